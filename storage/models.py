@@ -1,0 +1,190 @@
+"""Typed SQLAlchemy models. The schema is only ever changed through Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names so migrations look the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite's INTEGER PRIMARY KEY is its rowid; PostgreSQL gets BIGINT identities.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both backends (SQLite stores no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Source(Base):
+    """A configured feed or site; rows stay when removed from the config (history)."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "feed" | "site"
+    url: Mapped[str] = mapped_column(Text)
+    outlet_group: Mapped[str | None] = mapped_column(String(40))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    state: Mapped[FeedState | None] = relationship(back_populates="source", uselist=False)
+
+
+class FeedState(Base):
+    """Per-feed fetch state: validators for conditional GET, health and the next due time."""
+
+    __tablename__ = "feed_states"
+
+    source_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[str | None] = mapped_column(String(40))
+    consecutive_errors: Mapped[int] = mapped_column(default=0)
+    error_count: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    items_seen: Mapped[int] = mapped_column(default=0)
+    items_stored: Mapped[int] = mapped_column(default=0)
+
+    source: Mapped[Source] = relationship(back_populates="state")
+
+
+class Article(Base):
+    """One piece of coverage, stored once however many sources carried it."""
+
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    canonical_url: Mapped[str] = mapped_column(Text, unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    guid: Mapped[str | None] = mapped_column(Text, index=True)
+    source_id: Mapped[int] = mapped_column(Id, ForeignKey("sources.id"), index=True)
+    outlet: Mapped[str] = mapped_column(String(255), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    language: Mapped[str | None] = mapped_column(String(12), index=True)
+    # Unique: a second copy of the same normalised text under another URL is one article.
+    content_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    sightings: Mapped[list[Sighting]] = relationship(back_populates="article")
+    stories: Mapped[list[StoryMembership]] = relationship(back_populates="article")
+
+
+class Sighting(Base):
+    """Every time a source carried an article (under which URL, when)."""
+
+    __tablename__ = "sightings"
+    __table_args__ = (UniqueConstraint("article_id", "source_id", "url"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    source_id: Mapped[int] = mapped_column(Id, ForeignKey("sources.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    guid: Mapped[str | None] = mapped_column(Text)
+    matched_by: Mapped[str] = mapped_column(String(20))  # new | canonical_url | guid | content_hash
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    article: Mapped[Article] = relationship(back_populates="sightings")
+
+
+class StoryMembership(Base):
+    """Article x story, with the query terms that matched."""
+
+    __tablename__ = "story_memberships"
+
+    article_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    story: Mapped[str] = mapped_column(String(100), primary_key=True)
+    matched_terms: Mapped[list[str]] = mapped_column(JSON)
+    matched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    article: Mapped[Article] = relationship(back_populates="stories")
+
+
+class SeenEntry(Base):
+    """An entry that matched no story: remembered just enough not to fetch it again."""
+
+    __tablename__ = "seen_entries"
+    __table_args__ = (Index("ix_seen_entries_source_guid", "source_id", "guid"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    canonical_url: Mapped[str] = mapped_column(Text, unique=True)
+    source_id: Mapped[int] = mapped_column(Id, ForeignKey("sources.id"))
+    guid: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(40))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FetchLog(Base):
+    """One line per fetch attempt: what was asked, what came back, how long it took."""
+
+    __tablename__ = "fetch_log"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("sources.id", ondelete="SET NULL"), index=True
+    )
+    url: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20))  # feed | article | page
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    duration_ms: Mapped[int] = mapped_column(default=0)
+    status_code: Mapped[int | None] = mapped_column()
+    outcome: Mapped[str] = mapped_column(String(40))  # ok | not_modified | unchanged | <error kind>
+    error: Mapped[str | None] = mapped_column(Text)
+    bytes_read: Mapped[int] = mapped_column(default=0)
+    items_found: Mapped[int] = mapped_column(default=0)
+    items_new: Mapped[int] = mapped_column(default=0)

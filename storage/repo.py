@@ -1,0 +1,411 @@
+"""Queries and idempotent writes. Upserts use ON CONFLICT on both SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ingest import items
+from storage.models import (
+    Article,
+    FeedState,
+    FetchLog,
+    SeenEntry,
+    Sighting,
+    Source,
+    StoryMembership,
+)
+
+# Sightings say how an article was recognised; "new" marks the one that created it.
+MATCHED_NEW = "new"
+
+
+def _insert(session: Session, model: type[Any]) -> Any:
+    """An INSERT that understands on_conflict_do_nothing on the session's backend."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def _insert_ignore(session: Session, stmt: Insert, returning: Any = None) -> Any:
+    stmt = stmt.on_conflict_do_nothing()  # type: ignore[attr-defined]
+    if returning is not None:
+        return session.execute(stmt.returning(returning)).scalar_one_or_none()
+    session.execute(stmt)
+    return None
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    name: str
+    kind: str
+    url: str
+    outlet_group: str | None
+
+
+def sync_sources(session: Session, specs: Sequence[SourceSpec], now: datetime) -> dict[str, int]:
+    """Make the sources table follow the config: add new, update changed, deactivate removed.
+
+    Rows of removed sources stay (their articles and history point at them).
+    """
+    for spec in specs:
+        _insert_ignore(
+            session,
+            _insert(session, Source).values(
+                name=spec.name,
+                kind=spec.kind,
+                url=spec.url,
+                outlet_group=spec.outlet_group,
+                active=True,
+                created_at=now,
+            ),
+        )
+    by_name = {s.name: s for s in session.scalars(select(Source))}
+    wanted = {spec.name: spec for spec in specs}
+    for name, source in by_name.items():
+        spec = wanted.get(name)
+        source.active = spec is not None
+        if spec is not None:
+            source.kind, source.url, source.outlet_group = spec.kind, spec.url, spec.outlet_group
+        if source.kind == "feed" and source.state is None and spec is not None:
+            source.state = FeedState(consecutive_errors=0, error_count=0)
+    session.flush()
+    return {name: by_name[name].id for name in wanted}
+
+
+def feed_state(session: Session, source_id: int) -> FeedState:
+    state = session.get(FeedState, source_id)
+    if state is None:
+        state = FeedState(source_id=source_id, consecutive_errors=0, error_count=0)
+        session.add(state)
+        session.flush()
+    return state
+
+
+@dataclass(frozen=True)
+class EntryKnowledge:
+    """What the store already knows about a feed's entries."""
+
+    stored: dict[str, int]  # canonical URL -> article id
+    rejected: set[str]  # canonical URLs that matched no story
+    guids: set[str]  # GUIDs this source delivered before (stored or rejected)
+    sighted: set[int]  # article ids this source has already carried
+
+
+def known_entries(
+    session: Session, source_id: int, canonical_urls: Iterable[str], guids: Iterable[str]
+) -> EntryKnowledge:
+    urls, guid_list = sorted(set(canonical_urls)), sorted(set(guids))
+    stored: dict[str, int] = {}
+    rejected: set[str] = set()
+    for chunk in _chunks(urls):
+        stored.update(
+            session.execute(
+                select(Article.canonical_url, Article.id).where(Article.canonical_url.in_(chunk))
+            )
+            .tuples()
+            .all()
+        )
+        rejected |= set(
+            session.scalars(
+                select(SeenEntry.canonical_url).where(SeenEntry.canonical_url.in_(chunk))
+            )
+        )
+    known_guids: set[str] = set()
+    for chunk in _chunks(guid_list):
+        for model in (Sighting, SeenEntry):
+            known_guids |= {
+                g
+                for g in session.scalars(
+                    select(model.guid).where(model.source_id == source_id, model.guid.in_(chunk))
+                )
+                if g
+            }
+    sighted: set[int] = set()
+    ids = sorted(stored.values())
+    for chunk_ids in _chunks(ids):
+        sighted |= set(
+            session.scalars(
+                select(Sighting.article_id).where(
+                    Sighting.source_id == source_id, Sighting.article_id.in_(chunk_ids)
+                )
+            )
+        )
+    return EntryKnowledge(stored, rejected, known_guids, sighted)
+
+
+def _chunks(values: list[Any], size: int = 500) -> Iterable[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def find_existing(
+    session: Session, article: items.Article, source_id: int
+) -> tuple[int, str] | None:
+    """Exact dedup: the same canonical URL, the same GUID (in this source, or a global
+    URI-style GUID anywhere), or the same normalised text. Returns (article id, rule)."""
+    found = session.scalar(select(Article.id).where(Article.canonical_url == article.canonical_url))
+    if found is not None:
+        return found, "canonical_url"
+    if article.guid:
+        guid_query = select(Sighting.article_id).where(Sighting.guid == article.guid)
+        if not _is_global_guid(article.guid):
+            guid_query = guid_query.where(Sighting.source_id == source_id)
+        found = session.scalar(guid_query.limit(1))
+        if found is not None:
+            return found, "guid"
+    if article.content_hash:
+        found = session.scalar(
+            select(Article.id).where(Article.content_hash == article.content_hash)
+        )
+        if found is not None:
+            return found, "content_hash"
+    return None
+
+
+def _is_global_guid(guid: str) -> bool:
+    # Only URI-like GUIDs are meaningful across feeds; "12345" means something per feed.
+    return guid.startswith(("http://", "https://", "tag:", "urn:"))
+
+
+def insert_article(session: Session, article: items.Article, source_id: int) -> int | None:
+    """Insert; None when a concurrent writer stored the same URL or text first."""
+    return _insert_ignore(
+        session,
+        _insert(session, Article).values(
+            canonical_url=article.canonical_url,
+            url=article.url,
+            guid=article.guid,
+            source_id=source_id,
+            outlet=article.outlet,
+            title=article.title,
+            summary=article.summary,
+            text=article.text,
+            author=article.author,
+            published_at=article.published_at,
+            fetched_at=article.fetched_at,
+            language=article.language,
+            content_hash=article.content_hash,
+        ),
+        returning=Article.id,
+    )
+
+
+def add_sighting(
+    session: Session,
+    article_id: int,
+    source_id: int,
+    url: str,
+    guid: str | None,
+    matched_by: str,
+    seen_at: datetime,
+) -> bool:
+    """Record that a source carried an article; True when this sighting is new."""
+    inserted = _insert_ignore(
+        session,
+        _insert(session, Sighting).values(
+            article_id=article_id,
+            source_id=source_id,
+            url=url,
+            guid=guid,
+            matched_by=matched_by,
+            seen_at=seen_at,
+        ),
+        returning=Sighting.id,
+    )
+    return inserted is not None
+
+
+def add_memberships(
+    session: Session, article_id: int, matches: Sequence[items.StoryMatch], now: datetime
+) -> None:
+    for match in matches:
+        _insert_ignore(
+            session,
+            _insert(session, StoryMembership).values(
+                article_id=article_id,
+                story=match.story,
+                matched_terms=list(match.terms),
+                matched_at=now,
+            ),
+        )
+
+
+def remember_seen(
+    session: Session,
+    canonical_url: str,
+    source_id: int,
+    guid: str | None,
+    reason: str,
+    now: datetime,
+) -> None:
+    _insert_ignore(
+        session,
+        _insert(session, SeenEntry).values(
+            canonical_url=canonical_url, source_id=source_id, guid=guid, reason=reason, seen_at=now
+        ),
+    )
+
+
+def log_fetch(session: Session, **values: Any) -> None:
+    session.add(FetchLog(**values))
+
+
+def count(session: Session, model: type[Any], *where: Any) -> int:
+    return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def articles_for_export(
+    session: Session,
+    story: str | None = None,
+    since: datetime | None = None,
+    batch: int = 500,
+) -> Iterable[Article]:
+    """Stored articles in id order, streamed in batches so exports of any size fit memory."""
+    query = select(Article).order_by(Article.id)
+    if story:
+        query = query.where(
+            Article.id.in_(select(StoryMembership.article_id).where(StoryMembership.story == story))
+        )
+    if since:
+        query = query.where(or_(Article.published_at >= since, Article.fetched_at >= since))
+    last_id = 0
+    while True:
+        rows = list(session.scalars(query.where(Article.id > last_id).limit(batch)))
+        if not rows:
+            return
+        yield from rows
+        last_id = rows[-1].id
+
+
+def stories_by_article(session: Session, article_ids: Sequence[int]) -> dict[int, list[str]]:
+    result: dict[int, list[str]] = {}
+    rows = session.execute(
+        select(StoryMembership.article_id, StoryMembership.story)
+        .where(StoryMembership.article_id.in_(article_ids))
+        .order_by(StoryMembership.story)
+    )
+    for article_id, story in rows:
+        result.setdefault(article_id, []).append(story)
+    return result
+
+
+def source_names(session: Session) -> dict[int, str]:
+    return dict(session.execute(select(Source.id, Source.name)).tuples().all())
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    name: str
+    kind: str
+    group: str | None
+    url: str
+    active: bool
+    status: str | None
+    last_polled_at: datetime | None
+    last_success_at: datetime | None
+    failing_since: datetime | None
+    consecutive_errors: int
+    error_count: int
+    last_error: str | None
+    next_poll_at: datetime | None
+    articles: int
+    items_seen: int
+    last_warning: str | None
+
+
+def source_health(session: Session) -> list[SourceHealth]:
+    """Each source's state and counts, for `framewatch sources`."""
+    carried = dict(
+        session.execute(
+            select(Sighting.source_id, func.count(func.distinct(Sighting.article_id))).group_by(
+                Sighting.source_id
+            )
+        )
+        .tuples()
+        .all()
+    )
+    result = []
+    for source in session.scalars(select(Source).order_by(Source.kind, Source.name)):
+        state = source.state
+        last_log = session.scalar(
+            select(FetchLog.error)
+            .where(FetchLog.source_id == source.id, FetchLog.kind == "feed")
+            .order_by(FetchLog.id.desc())
+            .limit(1)
+        )
+        result.append(
+            SourceHealth(
+                name=source.name,
+                kind=source.kind,
+                group=source.outlet_group,
+                url=source.url,
+                active=source.active,
+                status=state.last_status if state else None,
+                last_polled_at=state.last_polled_at if state else None,
+                last_success_at=state.last_success_at if state else None,
+                failing_since=state.failing_since if state else None,
+                consecutive_errors=state.consecutive_errors if state else 0,
+                error_count=state.error_count if state else 0,
+                last_error=state.last_error if state else None,
+                next_poll_at=state.next_poll_at if state else None,
+                articles=carried.get(source.id, 0),
+                items_seen=state.items_seen if state else 0,
+                last_warning=last_log if state and not state.last_error else None,
+            )
+        )
+    return result
+
+
+EXPORT_FIELDS = (
+    "id", "url", "canonical_url", "source", "outlet", "title", "published_at", "fetched_at",
+    "language", "stories", "duplicate_of", "cluster", "frames", "text_chars",
+)  # fmt: skip
+
+
+def export_records(
+    session: Session,
+    story: str | None = None,
+    since: datetime | None = None,
+    with_text: bool = False,
+) -> Iterable[dict[str, Any]]:
+    """Stored articles as DESIGN.md's export records, streamed."""
+    names = source_names(session)
+    batch: list[Article] = []
+    for article in articles_for_export(session, story, since):
+        batch.append(article)
+        if len(batch) >= 500:
+            yield from _records(session, batch, names, with_text)
+            batch = []
+    yield from _records(session, batch, names, with_text)
+
+
+def _records(
+    session: Session, batch: list[Article], names: dict[int, str], with_text: bool
+) -> Iterable[dict[str, Any]]:
+    stories = stories_by_article(session, [a.id for a in batch])
+    for a in batch:
+        record: dict[str, Any] = {
+            "id": a.id,
+            "url": a.url,
+            "canonical_url": a.canonical_url,
+            "source": names.get(a.source_id),
+            "outlet": a.outlet,
+            "title": a.title,
+            "published_at": a.published_at.isoformat() if a.published_at else None,
+            "fetched_at": a.fetched_at.isoformat(),
+            "language": a.language,
+            "stories": stories.get(a.id, []),
+            "duplicate_of": None,  # near-duplicate detection fills this
+            "cluster": None,  # story clustering fills this
+            "frames": [],  # framing fills this
+            "text_chars": len(a.text),
+        }
+        if with_text:
+            record["text"] = a.text
+        yield record
