@@ -39,6 +39,14 @@ def parse_duration(value: str) -> timedelta:
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _arrays_as_tuples(cls, data: Any) -> Any:
+        # TOML arrays arrive as lists; settings hold tuples so they stay immutable.
+        if isinstance(data, dict):
+            return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return data
+
 
 class DatabaseSettings(_Section):
     url: str = "sqlite:///framewatch.db"
@@ -214,7 +222,7 @@ def settings_from_mapping(data: Mapping[str, Any], origin: str = "config") -> Se
 
 
 def _check_queries(settings: Settings, origin: str) -> None:
-    from ingest.relevance import parse_query
+    from ingest.query import parse_query
 
     for index, story in enumerate(settings.stories):
         try:

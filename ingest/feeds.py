@@ -39,9 +39,7 @@ class ParsedFeed:
     warnings: tuple[str, ...]
 
 
-def parse_feed(
-    body: bytes, url: str, content_type: str = "", max_entries: int = 500
-) -> ParsedFeed:
+def parse_feed(body: bytes, url: str, content_type: str = "", max_entries: int = 500) -> ParsedFeed:
     """Parse RSS 0.9x/1.0/2.0 or Atom bytes. A bozo feed is used as far as it parses.
 
     Raises ParseError when nothing usable is there (empty body, HTML page, garbage).

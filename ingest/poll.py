@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -20,8 +21,8 @@ from ingest.errors import FetchError, HTTPStatusError, ParseError
 from ingest.feeds import FeedEntry, ParsedFeed, parse_feed
 from ingest.fetch import Fetcher, FetchResult
 from ingest.items import RawItem
-from ingest.normalize import canonicalize_url
 from ingest.pipeline import DUPLICATE, IRRELEVANT, STORED, ingest_item, record_sighting
+from ingest.urls import canonicalize_url
 from storage import repo
 from storage.db import unit_of_work
 from storage.models import FeedState
@@ -119,6 +120,7 @@ def poll_feeds(
         ThreadPoolExecutor(settings.fetch.concurrency, "fw-feed") as feed_pool,
         ThreadPoolExecutor(settings.fetch.concurrency, "fw-page") as page_pool,
     ):
+        pages = _SharedPages(page_pool, fetcher)
         futures = [
             feed_pool.submit(
                 _harvest,
@@ -128,7 +130,7 @@ def poll_feeds(
                 settings,
                 factory,
                 fetcher,
-                page_pool,
+                pages,
                 now,
             )
             for feed in due
@@ -187,7 +189,7 @@ def _harvest(
     settings: Settings,
     factory: sessionmaker[Session],
     fetcher: Fetcher,
-    page_pool: Executor,
+    pages: _SharedPages,
     now: Callable[[], datetime],
 ) -> _Harvest:
     """Network side of one feed: never raises, errors travel in the harvest."""
@@ -208,7 +210,7 @@ def _harvest(
             settings.fetch.max_entries_per_feed,
         )
         new_entries, harvest.carried = _new_entries(factory, source_id, harvest.parsed.entries)
-        harvest.items = _raw_items(feed, new_entries, fetcher, page_pool, harvest, now)
+        harvest.items = _raw_items(feed, new_entries, pages, harvest, now)
     except (FetchError, ParseError) as exc:
         harvest.error = exc
     except Exception as exc:  # a bug must cost one feed, not the poll
@@ -254,14 +256,14 @@ def _new_entries(
 def _raw_items(
     feed: FeedSettings,
     entries: list[FeedEntry],
-    fetcher: Fetcher,
-    page_pool: Executor,
+    shared_pages: _SharedPages,
     harvest: _Harvest,
     now: Callable[[], datetime],
 ) -> list[RawItem]:
     pages: list[FetchResult | FetchError | None] = [None] * len(entries)
     if feed.fetch_articles:
-        pages = list(page_pool.map(lambda e: _fetch_page(fetcher, e.link), entries))
+        futures = [shared_pages.fetch(e.link) for e in entries]
+        pages = [future.result() for future in futures]
     items = []
     for entry, page in zip(entries, pages, strict=True):
         html = final_url = None
@@ -288,6 +290,24 @@ def _raw_items(
             )
         )
     return items
+
+
+class _SharedPages:
+    """Page fetches shared by all feeds of one poll: two feeds carrying the same article
+    in the same poll cause one request, not two."""
+
+    def __init__(self, pool: Executor, fetcher: Fetcher) -> None:
+        self._pool = pool
+        self._fetcher = fetcher
+        self._futures: dict[str, Future[FetchResult | FetchError]] = {}
+        self._lock = threading.Lock()
+
+    def fetch(self, url: str) -> Future[FetchResult | FetchError]:
+        key = canonicalize_url(url)
+        with self._lock:
+            if key not in self._futures:
+                self._futures[key] = self._pool.submit(_fetch_page, self._fetcher, url)
+            return self._futures[key]
 
 
 def _fetch_page(fetcher: Fetcher, url: str) -> FetchResult | FetchError:

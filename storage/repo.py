@@ -68,11 +68,16 @@ def sync_sources(session: Session, specs: Sequence[SourceSpec], now: datetime) -
     by_name = {s.name: s for s in session.scalars(select(Source))}
     wanted = {spec.name: spec for spec in specs}
     for name, source in by_name.items():
-        spec = wanted.get(name)
-        source.active = spec is not None
-        if spec is not None:
-            source.kind, source.url, source.outlet_group = spec.kind, spec.url, spec.outlet_group
-        if source.kind == "feed" and source.state is None and spec is not None:
+        current = wanted.get(name)
+        source.active = current is not None
+        if current is None:
+            continue
+        source.kind, source.url, source.outlet_group = (
+            current.kind,
+            current.url,
+            current.outlet_group,
+        )
+        if source.kind == "feed" and source.state is None:
             source.state = FeedState(consecutive_errors=0, error_count=0)
     session.flush()
     return {name: by_name[name].id for name in wanted}
@@ -107,9 +112,7 @@ def known_entries(
         stored.update(
             session.execute(
                 select(Article.canonical_url, Article.id).where(Article.canonical_url.in_(chunk))
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         rejected |= set(
             session.scalars(
@@ -296,7 +299,7 @@ def stories_by_article(session: Session, article_ids: Sequence[int]) -> dict[int
 
 
 def source_names(session: Session) -> dict[int, str]:
-    return dict(session.execute(select(Source.id, Source.name)).tuples().all())
+    return dict(session.execute(select(Source.id, Source.name)).all())
 
 
 @dataclass(frozen=True)
@@ -326,9 +329,7 @@ def source_health(session: Session) -> list[SourceHealth]:
             select(Sighting.source_id, func.count(func.distinct(Sighting.article_id))).group_by(
                 Sighting.source_id
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     result = []
     for source in session.scalars(select(Source).order_by(Source.kind, Source.name)):

@@ -1,0 +1,72 @@
+"""`framewatch demo` as a new user runs it, checked against the demo web's answer key."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from ingest.demo import DEMO_DATA
+from tests.conftest import run_cli
+
+
+def _expected() -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for path in sorted(DEMO_DATA.glob("*/expected.json")):
+        rows += json.loads(path.read_text(encoding="utf-8"))
+    return rows
+
+
+def test_demo_runs_the_pipeline_and_matches_the_answer_key(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = run_cli("demo", "--out", str(out))
+    assert result.code == 0, result.err
+    assert "relevant and stored:" in result.out and "next, try:" in result.out
+    assert "broken-html: not a feed" in result.out
+
+    db = sqlite3.connect(out / "framewatch.db")
+    stored = {
+        url.split("/", 3)[3]: (lang, story)
+        for url, lang, story in db.execute(
+            "SELECT canonical_url, language, story FROM articles "
+            "JOIN story_memberships ON story_memberships.article_id = articles.id"
+        )
+    }
+    carried = {
+        url.split("/", 3)[3].split("?")[0] for (url,) in db.execute("SELECT url FROM sightings")
+    }
+    in_feed = [row for row in _expected() if row["in_feed"]]
+    relevant = [row for row in in_feed if row["relevant"]]
+    found = [row for row in relevant if row["path"] in stored or row["path"] in carried]
+    recall = len(found) / len(relevant)
+    false_positives = [
+        row["path"] for row in in_feed if not row["relevant"] and row["path"] in stored
+    ]
+    print(
+        f"demo relevance: recall {recall:.3f} ({len(found)}/{len(relevant)}), "
+        f"false positives {len(false_positives)}"
+    )
+    assert recall >= 0.95
+    assert false_positives == []
+    wrong_language = [
+        p
+        for p, (lang, _) in stored.items()
+        if any(r["path"] == p and r["language"] != lang for r in in_feed)
+    ]
+    assert wrong_language == []
+    languages = {lang for lang, _ in stored.values()}
+    assert {"en", "ru", "be", "pl"} <= languages
+
+    # Exact copies published by the wire republisher are sightings, not new articles.
+    exact_copies = [r for r in _expected() if r.get("copy_kind") == "exact" and r["in_feed"]]
+    assert exact_copies
+    for copy in exact_copies:
+        assert copy["path"] not in stored and copy["copy_of"] in stored
+    rules = {rule for (rule,) in db.execute("SELECT DISTINCT matched_by FROM sightings")}
+    assert {"new", "content_hash", "canonical_url"} <= rules
+
+    # The broken feeds are recorded for `sources`, and the command shows them.
+    sources = run_cli("--config", str(out / "framewatch.toml"), "sources")
+    assert sources.code == 0 and "failing since" in sources.out
+    export = run_cli("--config", str(out / "framewatch.toml"), "export")
+    assert len(export.out.splitlines()) == len(stored)
