@@ -27,6 +27,18 @@ PG_URL_ENV = "FRAMEWATCH_TEST_DATABASE_URL"
 HUGE_BYTES = 3_000_000
 
 
+def _find_corpora() -> Path:
+    """The shared real-world feed corpora, read in place (never copied into the project)."""
+    candidates = [Path(__file__).resolve().parents[2] / "shared" / "corpora",
+                  Path("/work/shared/corpora")]  # fmt: skip
+    if env := os.environ.get("FRAMEWATCH_CORPORA"):
+        candidates.insert(0, Path(env))
+    return next((p for p in candidates if p.is_dir()), candidates[0])
+
+
+CORPORA = _find_corpora()
+
+
 def _status(code: int, headers: dict[str, str] | None = None):
     def route(h: BaseHTTPRequestHandler) -> None:
         h.send_plain(code, f"status {code}".encode(), headers or {})  # type: ignore[attr-defined]

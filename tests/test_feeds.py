@@ -7,9 +7,9 @@ import pytest
 
 from ingest.errors import ParseError
 from ingest.feeds import parse_feed
+from tests.conftest import CORPORA
 
 DATA = Path(__file__).parent / "data" / "site"
-CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 URL = "http://127.0.0.1:9/site/feed.xml"
 
 
