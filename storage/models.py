@@ -12,7 +12,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -116,6 +118,13 @@ class Article(Base):
     language: Mapped[str | None] = mapped_column(String(12), index=True)
     # Unique: a second copy of the same normalised text under another URL is one article.
     content_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Near-duplicate of the earliest-published copy (every copy stays stored).
+    duplicate_of: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("articles.id", ondelete="SET NULL"), index=True
+    )
+    cluster_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("clusters.id", ondelete="SET NULL"), index=True
+    )
 
     sightings: Mapped[list[Sighting]] = relationship(back_populates="article")
     stories: Mapped[list[StoryMembership]] = relationship(back_populates="article")
@@ -188,3 +197,71 @@ class FetchLog(Base):
     bytes_read: Mapped[int] = mapped_column(default=0)
     items_found: Mapped[int] = mapped_column(default=0)
     items_new: Mapped[int] = mapped_column(default=0)
+
+
+class Signature(Base):
+    """An article's MinHash signature, for near-duplicate detection."""
+
+    __tablename__ = "signatures"
+
+    article_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    minhash: Mapped[bytes] = mapped_column(LargeBinary)
+    shingles: Mapped[int] = mapped_column()
+    # The time the index window is judged on: published, else fetched.
+    dated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class SignatureBand(Base):
+    """LSH band hashes: articles sharing a (band, hash) are near-duplicate candidates.
+
+    Kept in the database so every worker sharing it sees the others' articles.
+    """
+
+    __tablename__ = "signature_bands"
+    __table_args__ = (Index("ix_signature_bands_lookup", "band", "hash"),)
+
+    article_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    hash: Mapped[int] = mapped_column(BigInteger)
+
+
+class Cluster(Base):
+    """Articles about the same event (not copies) within a time window."""
+
+    __tablename__ = "clusters"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    story: Mapped[str | None] = mapped_column(String(100), index=True)
+    label: Mapped[str] = mapped_column(Text, default="")
+    top_terms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Term weights of the cluster's articles, for assigning new ones.
+    centroid: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    article_count: Mapped[int] = mapped_column(default=0)
+    outlet_count: Mapped[int] = mapped_column(default=0)
+
+
+class CrawlRun(Base):
+    """One site crawl: what it fetched and found, how long it took, why it stopped."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("sources.id", ondelete="CASCADE"), index=True
+    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20))  # running | finished | failed | killed
+    stop_reason: Mapped[str | None] = mapped_column(Text)
+    pages: Mapped[int] = mapped_column(default=0)
+    items: Mapped[int] = mapped_column(default=0)
+    new_articles: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # by kind
+    duration_ms: Mapped[int] = mapped_column(default=0)
+    pid: Mapped[int | None] = mapped_column()
