@@ -9,18 +9,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from ingest.clusters import WINDOW as CLUSTER_WINDOW
+from ingest.clusters import ClusterCandidate, best_cluster, event_terms
 from ingest.config import StorySettings
+from ingest.dedup import compare, make_signature
 from ingest.extract import extract_article
 from ingest.items import Article, RawItem, StoryMatch
 from ingest.normalize import normalize_item
 from ingest.relevance import match_article
-from storage import repo
+from storage import neardup, repo
 
 log = logging.getLogger(__name__)
+
+NEAR_DUPLICATE_WINDOW = timedelta(days=30)
 
 # Outcomes, as counted in poll reports and the fetch log.
 STORED = "stored"
@@ -47,6 +52,8 @@ def ingest_item(
     raw: RawItem,
     source_id: int,
     stories: Sequence[StorySettings],
+    *,
+    window: timedelta = NEAR_DUPLICATE_WINDOW,
 ) -> IngestOutcome:
     """Walk one raw item to the store within the caller's unit of work."""
     article = prepare_item(raw)
@@ -56,7 +63,22 @@ def ingest_item(
             session, article.canonical_url, source_id, article.guid, "no story", raw.fetched_at
         )
         return IngestOutcome(IRRELEVANT)
-    return store_article(session, article, source_id, matches)
+    return ingest_article(session, article, source_id, matches, window)
+
+
+def ingest_article(
+    session: Session,
+    article: Article,
+    source_id: int,
+    matches: Sequence[StoryMatch],
+    window: timedelta = NEAR_DUPLICATE_WINDOW,
+) -> IngestOutcome:
+    """Store a normalised, relevant article, then link near-copies and its cluster."""
+    outcome = store_article(session, article, source_id, matches)
+    if outcome.status == STORED and outcome.article_id is not None:
+        original = mark_near_duplicates(session, outcome.article_id, article, window)
+        assign_cluster(session, outcome.article_id, article, original, matches[0].story)
+    return outcome
 
 
 def store_article(
@@ -91,3 +113,53 @@ def record_sighting(
 ) -> bool:
     """A source carries an article that is already stored under this URL."""
     return repo.add_sighting(session, article_id, source_id, url, guid, "canonical_url", seen_at)
+
+
+def timeline_date(article: Article) -> datetime:
+    """Where an article sits on the story's timeline: published, else first fetched."""
+    return article.published_at or article.fetched_at
+
+
+def mark_near_duplicates(
+    session: Session, article_id: int, article: Article, window: timedelta
+) -> int | None:
+    """Link a new article with its near-copies; returns the group's original, if any.
+
+    The original is the earliest-published copy, whatever order copies arrive in, so a
+    backfill links copies exactly as live monitoring would have.
+    """
+    signature = make_signature(article.text)
+    if signature is None:
+        return None  # too short to judge: never merged (see ingest.dedup)
+    neardup.lock_near_duplicates(session)
+    when = timeline_date(article)
+    candidates = neardup.find_candidates(session, signature, when, window)
+    neardup.store_signature(session, article_id, signature, when)
+    confirmed = [c for c in candidates if compare(signature, c.signature).is_duplicate]
+    if not confirmed:
+        return None
+    members = {article_id} | {c.article_id for c in confirmed}
+    members |= {c.duplicate_of for c in confirmed if c.duplicate_of is not None}
+    dates = neardup.article_dates(session, members)
+    original = min(members, key=lambda member: (dates[member], member))
+    neardup.link_duplicates(session, original, sorted(members))
+    return original
+
+
+def assign_cluster(
+    session: Session, article_id: int, article: Article, original: int | None, story: str
+) -> int:
+    """Put the article in its event's cluster (a copy joins its original's)."""
+    when = timeline_date(article)
+    cluster_id = (
+        neardup.cluster_of(session, original) if original not in (None, article_id) else None
+    )
+    terms = event_terms(article.title, article.text or article.summary)
+    if cluster_id is None:
+        nearby = neardup.clusters_near(session, when, CLUSTER_WINDOW)
+        candidates = [ClusterCandidate(c.id, c.centroid) for c in nearby]
+        cluster_id, _score = best_cluster(terms.weights, candidates)
+    cluster = neardup.grow_cluster(
+        session, cluster_id, article_id, article.title, when, terms, story
+    )
+    return cluster.id

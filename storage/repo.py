@@ -402,8 +402,8 @@ def _records(
             "fetched_at": a.fetched_at.isoformat(),
             "language": a.language,
             "stories": stories.get(a.id, []),
-            "duplicate_of": None,  # near-duplicate detection fills this
-            "cluster": None,  # story clustering fills this
+            "duplicate_of": a.duplicate_of,
+            "cluster": a.cluster_id,
             "frames": [],  # framing fills this
             "text_chars": len(a.text),
         }
