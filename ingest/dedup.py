@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import zlib
 from dataclasses import dataclass
 from functools import cache
 
@@ -90,7 +91,13 @@ def make_signature(text: str) -> Signature | None:
     shingles = text_shingles(text)
     if len(shingles) < MIN_SHINGLES:
         return None
-    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_permutations(), scheme=SCHEME)
+    minhash = MinHash(
+        num_perm=NUM_PERM,
+        seed=SEED,
+        permutations=_permutations(),
+        scheme=SCHEME,
+        hashfunc=zlib.crc32,  # a C builtin: hashing the shingles is most of the cost
+    )
     minhash.update_batch(list(shingles))
     values = np.asarray(minhash.hashvalues, dtype=np.uint64)
     return Signature(values.tobytes(), len(shingles))

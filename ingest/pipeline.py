@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ingest.clusters import WINDOW as CLUSTER_WINDOW
 from ingest.clusters import ClusterCandidate, best_cluster, event_terms
 from ingest.config import StorySettings
-from ingest.dedup import compare, make_signature
+from ingest.dedup import band_hashes, compare, make_signature
 from ingest.extract import extract_article
 from ingest.items import Article, RawItem, StoryMatch
 from ingest.normalize import normalize_item
@@ -133,8 +133,9 @@ def mark_near_duplicates(
         return None  # too short to judge: never merged (see ingest.dedup)
     neardup.lock_near_duplicates(session)
     when = timeline_date(article)
-    candidates = neardup.find_candidates(session, signature, when, window)
-    neardup.store_signature(session, article_id, signature, when)
+    bands = band_hashes(signature)
+    candidates = neardup.find_candidates(session, bands, when, window)
+    neardup.store_signature(session, article_id, signature, bands, when)
     confirmed = [c for c in candidates if compare(signature, c.signature).is_duplicate]
     if not confirmed:
         return None

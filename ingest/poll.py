@@ -402,7 +402,9 @@ def _ingest_items(
     for item in harvest.items:
         try:
             with session.begin_nested():  # one bad item rolls back alone
-                outcome = ingest_item(session, item, source_id, stories)
+                outcome = ingest_item(
+                    session, item, source_id, stories, window=settings.dedup.window_delta
+                )
         except Exception as exc:
             log.exception(
                 "item failed in the pipeline", extra={"source": item.source, "url": item.url}

@@ -20,11 +20,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, text, tuple_, update
+from sqlalchemy import and_, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from ingest.clusters import EventTerms, merge_centroid, top_terms
-from ingest.dedup import Signature, band_hashes
+from ingest.dedup import BANDS, Signature
 from storage.models import Article, Cluster, SignatureBand
 from storage.models import Signature as SignatureRow
 
@@ -47,39 +47,52 @@ def lock_near_duplicates(session: Session) -> None:
 
 
 def store_signature(
-    session: Session, article_id: int, signature: Signature, dated_at: datetime
+    session: Session,
+    article_id: int,
+    signature: Signature,
+    bands: Sequence[int],
+    dated_at: datetime,
 ) -> None:
-    session.add(
-        SignatureRow(
-            article_id=article_id,
-            minhash=signature.hashvalues,
-            shingles=signature.shingles,
-            dated_at=dated_at,
-        )
+    """Store a signature and its band hashes (the list form keeps the statements cached)."""
+    row = {"article_id": article_id, "minhash": signature.hashvalues,
+           "shingles": signature.shingles, "dated_at": dated_at}  # fmt: skip
+    session.execute(insert(SignatureRow), [row])
+    session.execute(
+        insert(SignatureBand),
+        [
+            {"article_id": article_id, "band": band, "hash": value}
+            for band, value in enumerate(bands)
+        ],
     )
-    session.add_all(
-        SignatureBand(article_id=article_id, band=band, hash=value)
-        for band, value in enumerate(band_hashes(signature))
-    )
-    session.flush()
+
+
+# One probe of the (band, hash) index per band. Written out once as SQL with bound
+# parameters: an OR of pairs, not a row-value IN, because SQLite only uses the index for
+# the former, and building 84 comparisons as expressions per article costs more than the
+# lookup itself.
+_BAND_LOOKUP = text(
+    "SELECT DISTINCT article_id FROM signature_bands WHERE "
+    + " OR ".join(f"(band = :b{i} AND hash = :h{i})" for i in range(BANDS))
+)
 
 
 def find_candidates(
-    session: Session, signature: Signature, dated_at: datetime, window: timedelta
+    session: Session, bands: Sequence[int], dated_at: datetime, window: timedelta
 ) -> list[Candidate]:
-    """Articles sharing at least one LSH band with ``signature``, within the time window."""
-    pairs = list(enumerate(band_hashes(signature)))
-    matching = (
-        select(SignatureBand.article_id)
-        .where(tuple_(SignatureBand.band, SignatureBand.hash).in_(pairs))
-        .distinct()
-        .subquery()
-    )
+    """Articles sharing at least one LSH band hash, within the time window."""
+    params: dict[str, int] = {}
+    for band, value in enumerate(bands):
+        params[f"b{band}"], params[f"h{band}"] = band, value
+    ids = list(session.scalars(_BAND_LOOKUP, params))
+    if not ids:
+        return []
     rows = session.execute(
         select(SignatureRow, Article.duplicate_of)
-        .join(matching, matching.c.article_id == SignatureRow.article_id)
         .join(Article, Article.id == SignatureRow.article_id)
-        .where(SignatureRow.dated_at.between(dated_at - window, dated_at + window))
+        .where(
+            SignatureRow.article_id.in_(ids),
+            SignatureRow.dated_at.between(dated_at - window, dated_at + window),
+        )
     ).all()
     return [
         Candidate(row.article_id, Signature(row.minhash, row.shingles), row.dated_at, dup)
@@ -158,3 +171,46 @@ def grow_cluster(
     session.execute(update(Article).where(Article.id == article_id).values(cluster_id=cluster.id))
     refresh_cluster_counts(session, cluster)
     return cluster
+
+
+@dataclass(frozen=True)
+class ClusterSummary:
+    id: int
+    story: str | None
+    label: str
+    top_terms: list[str]
+    first_seen_at: datetime
+    last_seen_at: datetime
+    articles: int
+    outlets: list[str]
+    copies: int  # near-duplicate articles among them
+
+
+def recent_clusters(
+    session: Session, story: str | None = None, since: datetime | None = None, limit: int = 20
+) -> list[ClusterSummary]:
+    """Clusters by most recent activity, with their outlets and how many are copies."""
+    query = select(Cluster).order_by(Cluster.last_seen_at.desc(), Cluster.id.desc()).limit(limit)
+    if story:
+        query = query.where(Cluster.story == story)
+    if since:
+        query = query.where(Cluster.last_seen_at >= since)
+    summaries = []
+    for cluster in session.scalars(query):
+        members = session.execute(
+            select(Article.outlet, Article.duplicate_of).where(Article.cluster_id == cluster.id)
+        ).all()
+        summaries.append(
+            ClusterSummary(
+                id=cluster.id,
+                story=cluster.story,
+                label=cluster.label,
+                top_terms=list(cluster.top_terms),
+                first_seen_at=cluster.first_seen_at,
+                last_seen_at=cluster.last_seen_at,
+                articles=len(members),
+                outlets=sorted({outlet for outlet, _ in members}),
+                copies=sum(1 for _, dup in members if dup is not None),
+            )
+        )
+    return summaries

@@ -69,4 +69,17 @@ def test_demo_runs_the_pipeline_and_matches_the_answer_key(tmp_path: Path) -> No
     sources = run_cli("--config", str(out / "framewatch.toml"), "sources")
     assert sources.code == 0 and "failing since" in sources.out
     export = run_cli("--config", str(out / "framewatch.toml"), "export")
-    assert len(export.out.splitlines()) == len(stored)
+    records = [json.loads(line) for line in export.out.splitlines()]
+    assert len(records) == len(stored)
+
+    # Near-copies from the republisher point at the wire originals; events are clustered.
+    by_path = {r["canonical_url"].split("/", 3)[3]: r for r in records}
+    near = [r for r in _expected() if r.get("copy_kind") == "near" and r["path"] in by_path]
+    assert near
+    for copy in near:
+        assert by_path[copy["path"]]["duplicate_of"] == by_path[copy["copy_of"]]["id"]
+    assert all(r["cluster"] is not None for r in records)
+    clusters = json.loads(
+        run_cli("--config", str(out / "framewatch.toml"), "clusters", "--format", "json").out
+    )
+    assert max(len(c["outlets"]) for c in clusters) >= 4  # a release day across outlets

@@ -139,4 +139,4 @@ def demo(ctx: click.Context, out: str) -> None:
 
 
 # Command modules register themselves on `main` when imported.
-from ingest.cli import export, feeds  # noqa: E402,F401
+from ingest.cli import clusters, crawl, export, feeds  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Benchmarks and stress scripts, each run as ``python -m bench.<name>``."""
