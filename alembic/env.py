@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from storage.db import make_engine
 from storage.models import Base, UTCDateTime
+from storage.search_schema import include_name
 
 target_metadata = Base.metadata
 
@@ -39,6 +40,8 @@ def run_migrations_online() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
             render_item=_render_item,
+            # The full-text index (migration 0003) is not in the models: ignore it.
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -148,6 +148,72 @@ class FetchSettings(_Section):
         return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+class CrawlSettings(_Section):
+    """How site crawls behave (the spiders in ``spiders/``)."""
+
+    time_limit: str = "30m"  # a crawl process still running after this is killed
+    autothrottle: bool = True
+    start_delay_s: float = Field(default=1.0, ge=0, le=60)  # AutoThrottle's first delay
+    target_concurrency: float = Field(default=2.0, gt=0, le=64)  # AutoThrottle's aim per site
+    retries: int = Field(default=2, ge=0, le=10)
+    retry_backoff_s: float = Field(default=1.0, ge=0, le=600)  # doubles with each retry
+
+    @field_validator("time_limit")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @field_validator("start_delay_s", "target_concurrency", "retry_backoff_s", mode="before")
+    @classmethod
+    def _int_is_fine(cls, value: Any) -> Any:
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @property
+    def time_limit_s(self) -> float:
+        return parse_duration(self.time_limit).total_seconds()
+
+
+class DedupSettings(_Section):
+    # Near-copies are looked for among articles dated within this window of each other.
+    window: str = "30d"
+
+    @field_validator("window")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @property
+    def window_delta(self) -> timedelta:
+        return parse_duration(self.window)
+
+
+class DigestSettings(_Section):
+    """The daily digest: where it is written and, optionally, whom it is mailed to."""
+
+    out_dir: str | None = None  # default: a digests/ folder beside the SQLite database
+    enabled: bool = False  # mail each day's digest (the service sends it once per day)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = True
+    username_env: str | None = None  # names of environment variables holding credentials
+    password_env: str | None = None
+    sender: str | None = None
+    recipients: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> DigestSettings:
+        if self.enabled:
+            missing = [k for k in ("smtp_host", "sender") if not getattr(self, k)]
+            if not self.recipients:
+                missing.append("recipients")
+            if missing:
+                verb = "is" if len(missing) == 1 else "are"
+                raise ValueError(f"e-mail is enabled but {', '.join(missing)} {verb} not set")
+        return self
+
+
 class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     stories: tuple[StorySettings, ...] = ()
@@ -155,6 +221,9 @@ class Settings(_Section):
     sites: tuple[SiteSettings, ...] = ()
     schedule: ScheduleSettings = ScheduleSettings()
     fetch: FetchSettings = FetchSettings()
+    crawl: CrawlSettings = CrawlSettings()
+    dedup: DedupSettings = DedupSettings()
+    digest: DigestSettings = DigestSettings()
     source_path: str | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
@@ -168,6 +237,11 @@ class Settings(_Section):
         if clash:
             raise ValueError(f"feeds and sites share the name {sorted(clash)[0]!r}")
         return self
+
+    @property
+    def config_dir(self) -> Path | None:
+        """Where relative paths in the config (codebooks) are resolved from."""
+        return Path(self.source_path).resolve().parent if self.source_path else None
 
     @property
     def active_stories(self) -> tuple[StorySettings, ...]:
@@ -184,6 +258,13 @@ class Settings(_Section):
                 return feed
         known = ", ".join(f.name for f in self.feeds) or "none configured"
         raise ConfigError(f"no feed named {name!r} (feeds: {known})")
+
+    def site(self, name: str) -> SiteSettings:
+        for site in self.sites:
+            if site.name == name:
+                return site
+        known = ", ".join(s.name for s in self.sites) or "none configured"
+        raise ConfigError(f"no site named {name!r} (sites: {known})")
 
 
 def _key_path(loc: tuple[int | str, ...]) -> str:

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-from datasketch import MinHash
 
 from ingest.query import word_tokens
 
@@ -83,6 +82,8 @@ def text_shingles(text: str) -> set[bytes]:
 @cache
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
     # Building permutations is most of a small MinHash's cost; they depend only on SEED.
+    from datasketch import MinHash  # imported on first use: it takes a second to load
+
     return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations  # type: ignore[no-any-return]
 
 
@@ -91,6 +92,8 @@ def make_signature(text: str) -> Signature | None:
     shingles = text_shingles(text)
     if len(shingles) < MIN_SHINGLES:
         return None
+    from datasketch import MinHash
+
     minhash = MinHash(
         num_perm=NUM_PERM,
         seed=SEED,

@@ -11,6 +11,8 @@ from rich.table import Table
 from sqlalchemy import select
 
 from ingest.config import load_settings
+from ingest.crawl import CrawlReport, crawl_sites
+from ingest.digest_job import show_demo_digest
 from ingest.fetch import Fetcher
 from ingest.poll import PollReport, poll_feeds
 from ingest.webfixture import FixtureServer
@@ -34,7 +36,8 @@ def write_demo_config(out: Path, base_url: str) -> Path:
 
 
 def run_demo(out: Path, console: Console) -> PollReport:
-    """Fresh database in ``out``, one full poll of the sample web, and a summary."""
+    """Fresh database in ``out``, one full poll of the sample web, the site crawls, and a
+    summary."""
     started = time.monotonic()
     for stale in ("framewatch.db", "framewatch.db-wal", "framewatch.db-shm"):
         (out / stale).unlink(missing_ok=True)
@@ -48,11 +51,37 @@ def run_demo(out: Path, console: Console) -> PollReport:
         f = settings.fetch
         with Fetcher(f.user_agent, f.timeout_s, f.max_bytes, f.allow_private_addresses) as fetcher:
             report = poll_feeds(settings, factory, fetcher)
+        console.print(
+            f"crawling {len(settings.sites)} sites, each in its own process", markup=False
+        )
+        crawled = crawl_sites(settings, factory)
     _print_summary(console, report, factory)
+    _print_crawls(console, crawled)
+    # -- daily digest: the demo story's busiest day (ingest.digest_job) --
+    show_demo_digest(settings, factory, console)
     engine.dispose()
     console.print(f"finished in {time.monotonic() - started:.1f}s", markup=False)
     _print_next_steps(console, config)
     return report
+
+
+def _print_crawls(console: Console, reports: list[CrawlReport]) -> None:
+    table = Table(title="site crawls")
+    for column in ("site", "status", "pages", "items", "new", "dupes", "off-story"):
+        table.add_column(column, overflow="fold")
+    for r in reports:
+        table.add_row(
+            r.site,
+            r.status,
+            str(r.pages),
+            str(r.items),
+            str(r.new_articles),
+            str(r.duplicates),
+            str(r.off_story),
+        )
+    console.print(table)
+    for r in reports:
+        console.print(f"  {r.site}: {r.stop_reason}", markup=False)
 
 
 def _print_summary(console: Console, report: PollReport, factory: object) -> None:

@@ -11,7 +11,9 @@
     │   └── HTTPStatusError    4xx/5xx answer (carries status and Retry-After)
     ├── ParseError             bytes that are not a usable feed or page
     ├── QueryError             malformed story/search query (carries the position)
-    └── StorageError           database unreachable, schema out of date
+    ├── FilterError            a search filter value that is not allowed (says what is)
+    ├── StorageError           database unreachable, schema out of date
+    └── DeliveryError          a digest could not be e-mailed (SMTP)
 """
 
 from __future__ import annotations
@@ -76,5 +78,13 @@ class QueryError(FramewatchError):
         return f"{self.query}\n{' ' * self.position}^"
 
 
+class FilterError(FramewatchError):
+    """A search filter value that is not allowed; the message says what is."""
+
+
 class StorageError(FramewatchError):
     """The database cannot be used (unreachable, or its schema is out of date)."""
+
+
+class DeliveryError(FramewatchError):
+    """A digest could not be e-mailed (SMTP refused, unreachable, or credentials missing)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -398,11 +398,46 @@ def _visible_body(tree: HtmlElement, url: str) -> str:
         return ""
 
 
+# At least this share of a JSON-LD headline's words must be in the page's own title.
+_HEADLINE_OVERLAP = 0.5
+
+
+def headline_matches(headline: str, shown_titles: Sequence[str]) -> bool:
+    """Whether a declared (JSON-LD) headline belongs to a page that shows these titles
+    (its <h1>, og:title and <title>); True when there is nothing to compare with.
+
+    A headline sharing less than half its words with all of them describes another page:
+    a template filled with the wrong article, or a copy's metadata left in place.
+    """
+    words = set(_words(headline).split())
+    shown = set(_words(" ".join(shown_titles)).split())
+    if not words or not shown:
+        return True
+    return len(words & shown) >= _HEADLINE_OVERLAP * len(words)
+
+
+def shown_titles(tree: HtmlElement) -> list[str]:
+    """The headline a page shows (<h1>) with its og:title and <title>; none without <h1>,
+    since SEO titles alone often differ from the headline."""
+    h1 = next(iter(tree.xpath("//h1")), None)
+    if h1 is None:
+        return []
+    found = [
+        h1.text_content(),
+        _attr(tree, '//meta[@property="og:title"]/@content'),
+        _attr(tree, "//title/text()"),
+    ]
+    return [title for title in found if title and title.strip()]
+
+
 def _extract(html: bytes | str, url: str) -> Extracted:
     tree = _parse(html)
     if tree is None:
         return Extracted()
     meta = _jsonld_meta(tree)
+    if meta.title and not headline_matches(meta.title, shown_titles(tree)):
+        # the article node describes another page: none of its claims are used
+        meta = _Meta(is_article=meta.is_article, types=meta.types, ids=meta.ids)
     listing = _declared_listing(meta)
     visible = "" if listing else _visible_body(tree, url)
     listing = listing or (len(visible) < _TEASER_CHARS and _looks_like_listing(tree))

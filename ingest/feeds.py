@@ -1,10 +1,18 @@
 """Feed parsing: bytes in, entries out. feedparser only ever sees bytes (never a URL or
-a path: ``feedparser.parse(url)`` has no timeout and would open local files)."""
+a path: ``feedparser.parse(url)`` has no timeout and would open local files).
+
+Hostile input is expected: entity attacks are refused before feedparser runs
+(:func:`ingest.xmlguard.check_xml_safety`), feedparser is given a bounded amount of work
+(:func:`ingest.feedlimits.bound_feed`), an exception inside feedparser becomes a
+ParseError, every text field comes out as valid UTF-8 without NUL or other control
+characters and within its size cap, and entries whose link is not a usable http(s) URL
+are skipped."""
 
 from __future__ import annotations
 
 import calendar
 import io
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,9 +22,17 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 
 from ingest.errors import ParseError
+from ingest.feedlimits import bound_feed
+from ingest.xmlguard import check_xml_safety
 
 MAX_TITLE_CHARS = 1_000
 MAX_SUMMARY_CHARS = 20_000
+MAX_AUTHOR_CHARS = 500
+MAX_GUID_CHARS = 2_000
+MAX_LINK_CHARS = 4_000
+# C0 controls other than tab, newline and carriage return, DEL, and lone surrogates.
+_UNSAFE_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_URL_TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
 
 
 @dataclass(frozen=True)
@@ -42,42 +58,51 @@ class ParsedFeed:
 def parse_feed(body: bytes, url: str, content_type: str = "", max_entries: int = 500) -> ParsedFeed:
     """Parse RSS 0.9x/1.0/2.0 or Atom bytes. A bozo feed is used as far as it parses.
 
-    Raises ParseError when nothing usable is there (empty body, HTML page, garbage).
+    Raises ParseError when nothing usable is there (empty body, HTML page, garbage) or the
+    bytes are unsafe to parse (entity expansion, external entities).
     """
     if not body.strip():
         raise ParseError("empty response where a feed was expected")
-    headers = {"content-location": url}
-    if content_type:
-        headers["content-type"] = content_type
-    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
-    warnings: list[str] = []
+    check_xml_safety(body, content_type)
+    body, warnings = bound_feed(body, max_entries)
+    parsed = _feedparser(body, url, content_type)
     if parsed.get("bozo"):
         warnings.append(f"feed is not well-formed ({_bozo_reason(parsed)}); used as parsed")
-    if not parsed.version and not parsed.entries:
+    raw_entries = parsed.get("entries") or []
+    if not parsed.get("version") and not raw_entries:
         raise ParseError(_not_a_feed_reason(body, content_type, parsed))
-    feed_language = _language(parsed.feed.get("language"))
+    feed_info = parsed.get("feed") or {}
+    feed_language = _language(feed_info.get("language"))
     entries: list[FeedEntry] = []
-    skipped_no_link = 0
-    for raw in parsed.entries[:max_entries]:
+    for raw in raw_entries[:max_entries]:
         entry = _entry(raw, url, feed_language)
-        if entry is None:
-            skipped_no_link += 1
-        else:
+        if entry is not None:
             entries.append(entry)
-    if len(parsed.entries) > max_entries:
-        warnings.append(f"{len(parsed.entries)} entries; only the first {max_entries} read")
+    if len(raw_entries) > max_entries:
+        warnings.append(f"{len(raw_entries)} entries; only the first {max_entries} read")
+    skipped_no_link = min(len(raw_entries), max_entries) - len(entries)
     if skipped_no_link:
         warnings.append(f"{skipped_no_link} entries without a usable link skipped")
     undated = sum(1 for e in entries if e.published is None)
     if undated:
         warnings.append(f"{undated} entries without a date (page date or first-seen time used)")
     return ParsedFeed(
-        title=str(parsed.feed.get("title", ""))[:MAX_TITLE_CHARS],
-        version=parsed.version or "unknown",
+        title=_text(feed_info.get("title"), MAX_TITLE_CHARS),
+        version=_text(parsed.get("version"), 40) or "unknown",
         language=feed_language,
         entries=tuple(entries),
         warnings=tuple(warnings),
     )
+
+
+def _feedparser(body: bytes, url: str, content_type: str) -> Any:
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    try:
+        return feedparser.parse(io.BytesIO(body), response_headers=headers)
+    except Exception as exc:  # feedparser's own bug on hostile bytes: this feed only
+        raise ParseError(f"feedparser failed on this input ({type(exc).__name__})") from exc
 
 
 def _bozo_reason(parsed: Any) -> str:
@@ -95,29 +120,42 @@ def _not_a_feed_reason(body: bytes, content_type: str, parsed: Any) -> str:
 
 
 def _entry(raw: Any, feed_url: str, feed_language: str | None) -> FeedEntry | None:
-    guid = _text(raw.get("id")) or None
-    link = _text(raw.get("link"))
-    if not link and guid and guid.startswith(("http://", "https://")):
-        link = guid  # RSS <guid isPermaLink="true"> without <link>
-    if not link:
+    guid = _text(raw.get("id"), MAX_GUID_CHARS) or None
+    link = _link(_text(raw.get("link"), MAX_LINK_CHARS + 1), feed_url)
+    if link is None and guid and guid.startswith(("http://", "https://")):
+        link = _link(guid, feed_url)  # RSS <guid isPermaLink="true"> without <link>
+    if link is None:
         return None
-    link = urljoin(feed_url, link.strip())
-    if urlsplit(link).scheme not in ("http", "https"):
-        return None
-    summary = _text(raw.get("summary"))
+    summary = _text(raw.get("summary"), MAX_SUMMARY_CHARS)
     for content in raw.get("content") or []:
-        value = _text(content.get("value"))
+        value = _text(content.get("value") if isinstance(content, dict) else None)
         if len(value) > len(summary):
-            summary = value  # full content beats a teaser
+            summary = value[:MAX_SUMMARY_CHARS]  # full content beats a teaser
     return FeedEntry(
         link=link,
-        guid=guid[:2000] if guid else None,
-        title=_text(raw.get("title"))[:MAX_TITLE_CHARS],
-        summary=summary[:MAX_SUMMARY_CHARS],
-        author=_text(raw.get("author"))[:500] or None,
+        guid=guid,
+        title=_text(raw.get("title"), MAX_TITLE_CHARS),
+        summary=summary,
+        author=_text(raw.get("author"), MAX_AUTHOR_CHARS) or None,
         published=_entry_time(raw),
         language=_language(raw.get("language")) or feed_language,
     )
+
+
+def _link(value: str, feed_url: str) -> str | None:
+    """An absolute http(s) URL of reasonable length, or None."""
+    value = _URL_TAB_OR_NEWLINE.sub("", value).replace(" ", "%20")  # as browsers do
+    if not value or len(value) > MAX_LINK_CHARS:
+        return None
+    try:
+        link = urljoin(feed_url, value)
+        parts = urlsplit(link)
+        _ = parts.port  # raises ValueError for a port out of range
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return link if len(link) <= MAX_LINK_CHARS else None
 
 
 def _entry_time(raw: Any) -> datetime | None:
@@ -131,10 +169,16 @@ def _entry_time(raw: Any) -> datetime | None:
     return None
 
 
-def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
+def _text(value: Any, limit: int | None = None) -> str:
+    """A clean single string: no NUL, control characters or lone surrogates, at most ``limit``."""
+    if not isinstance(value, str):
+        return ""
+    value = value.strip()
+    if limit is not None:
+        value = value[: limit * 2]  # cleaning only ever shortens; bound its work first
+    return _UNSAFE_CHARS.sub("", value).strip()[:limit]
 
 
 def _language(value: Any) -> str | None:
-    text = _text(value)
+    text = _text(value, 100)
     return text.split("-")[0].split("_")[0].lower()[:12] or None if text else None

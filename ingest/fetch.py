@@ -1,23 +1,27 @@
 """HTTP fetching with hard limits: SSRF guard on the connected address, a total deadline,
 a body cap counted after decompression, at most ``MAX_REDIRECTS`` hops, conditional GET.
 
-Every fetch of framewatch's own (feeds, article pages) goes through :class:`Fetcher`.
+Every fetch of framewatch's own (feeds, article pages, every redirect hop) goes through
+:class:`Fetcher`, whose connections all come from :class:`ingest.netguard.GuardedBackend`:
+the address policy is judged on the very address a socket connects to, and the total
+deadline holds for every read and write, headers included. Bodies are read raw and
+decoded here (:mod:`ingest.decoding`), a bounded piece at a time, so a compression bomb
+stops at ``max_bytes`` without ever being inflated in memory.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import httpcore
 import httpx
 
+from ingest.decoding import ACCEPT_ENCODING, DecodingError, decode_stream, decoders_for
 from ingest.errors import (
     BlockedAddress,
     FetchError,
@@ -25,50 +29,28 @@ from ingest.errors import (
     HTTPStatusError,
     ResponseTooLarge,
 )
+from ingest.netguard import (
+    AddressPolicy,
+    GuardedBackend,
+    Resolver,
+    allow_all,
+    fetch_deadline,
+    is_public_address,
+    public_only,
+    system_resolver,
+)
+
+__all__ = ["MAX_REDIRECTS", "FetchResult", "Fetcher", "is_public_address", "parse_retry_after"]
 
 MAX_REDIRECTS = 10
 ALLOWED_SCHEMES = ("http", "https")
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 
 
-def is_public_address(address: str) -> bool:
-    """True for globally routable unicast addresses; IPv4-mapped IPv6 is judged as IPv4."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
-class _GuardedBackend(httpcore.SyncBackend):
-    """Resolves the host itself and connects only to public addresses.
-
-    The check happens on the very address the socket connects to, so a DNS answer that
-    changes between a check and the connect (rebinding) cannot slip through.
-    """
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.NetworkStream:
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except socket.gaierror as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        addresses = [str(info[4][0]) for info in infos]
-        blocked = [a for a in addresses if not is_public_address(a)]
-        if blocked:
-            raise BlockedAddress(host, f"refused non-public address {blocked[0]} for {host}")
-        return super().connect_tcp(addresses[0], port, timeout, local_address, socket_options)
-
-
 class _GuardedTransport(httpx.HTTPTransport):
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, backend: GuardedBackend, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._pool._network_backend = _GuardedBackend()  # type: ignore[attr-defined]
+        self._pool._network_backend = backend  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -105,7 +87,12 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
 
 
 class Fetcher:
-    """A thread-safe HTTP client with framewatch's limits. Close it when done."""
+    """A thread-safe HTTP client with framewatch's limits. Close it when done.
+
+    ``allow_private_addresses=True`` turns the SSRF guard off. ``address_allowed`` replaces
+    the guard's policy (a test can admit exactly its fixture server's port) and ``resolver``
+    the system resolver; both are for tests and tools, the defaults are what runs in service.
+    """
 
     def __init__(
         self,
@@ -114,18 +101,19 @@ class Fetcher:
         max_bytes: int,
         allow_private_addresses: bool = False,
         max_connections: int = 32,
+        *,
+        address_allowed: AddressPolicy | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         self.timeout_s = timeout_s
         self.max_bytes = max_bytes
+        policy = allow_all if allow_private_addresses else address_allowed or public_only
+        self._backend = GuardedBackend(policy, resolver or system_resolver)
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=16)
-        transport = (
-            httpx.HTTPTransport(limits=limits)
-            if allow_private_addresses
-            else _GuardedTransport(limits=limits)
-        )
-        self._client = httpx.Client(
-            transport=transport,
-            headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"},
+        self._transport = _GuardedTransport(self._backend, limits=limits)
+        self._client = httpx.Client(  # builds requests; they are sent on the transport
+            transport=self._transport,
+            headers={"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
             follow_redirects=False,
             trust_env=False,
@@ -133,6 +121,7 @@ class Fetcher:
 
     def close(self) -> None:
         self._client.close()
+        self._backend.close()
 
     def __enter__(self) -> Fetcher:
         return self
@@ -155,13 +144,17 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        current = url
-        for _hop in range(MAX_REDIRECTS + 1):
-            _check_scheme(current)
-            outcome = self._fetch_once(url, current, headers, deadline, started)
-            if isinstance(outcome, FetchResult):
-                return outcome
-            current = outcome
+        token = fetch_deadline.set(deadline)
+        try:
+            current = url
+            for _hop in range(MAX_REDIRECTS + 1):
+                _check_scheme(url, current)
+                outcome = self._fetch_once(url, current, headers, deadline, started)
+                if isinstance(outcome, FetchResult):
+                    return outcome
+                current = outcome
+        finally:
+            fetch_deadline.reset(token)
         raise FetchError(url, f"more than {MAX_REDIRECTS} redirects")
 
     def _fetch_once(
@@ -173,41 +166,69 @@ class Fetcher:
             raise FetchTimeout(url, f"no complete answer within {self.timeout_s:g}s")
         timeout = httpx.Timeout(remaining, connect=min(remaining, 10.0))
         try:
-            with self._client.stream("GET", current, headers=headers, timeout=timeout) as resp:
-                if resp.status_code == 304:
-                    return self._result(url, current, resp, b"", started)
-                if resp.status_code in REDIRECT_CODES:
-                    location = resp.headers.get("location", "")
-                    if not location:
-                        raise FetchError(url, f"HTTP {resp.status_code} redirect without Location")
-                    return urljoin(current, location)
-                if resp.status_code >= 400:
-                    retry = parse_retry_after(resp.headers.get("retry-after"), datetime.now(UTC))
-                    raise HTTPStatusError(url, resp.status_code, retry)
-                body = self._read_capped(url, resp, deadline)
-                return self._result(url, current, resp, body, started)
+            request = self._client.build_request("GET", current, headers=headers, timeout=timeout)
+            response = self._transport.handle_request(request)  # no redirect machinery
+            response.request = request
+            try:
+                return self._answer(url, current, response, deadline, started)
+            finally:
+                response.close()
+        except BlockedAddress as exc:
+            hop = "" if current == url else f" (redirected to {current})"
+            reason = str(exc).removesuffix(f": {exc.url}")
+            raise BlockedAddress(url, f"{reason}{hop}") from exc
         except httpx.TimeoutException as exc:
             raise FetchTimeout(url, f"timed out after {self.timeout_s:g}s") from exc
-        except httpx.DecodingError as exc:
-            raise FetchError(url, f"cannot decode the response body ({exc})") from exc
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise FetchError(url, f"{type(exc).__name__}: {exc}") from exc
 
+    def _answer(
+        self, url: str, current: str, resp: httpx.Response, deadline: float, started: float
+    ) -> FetchResult | str:
+        if resp.status_code == 304:
+            return self._result(url, current, resp, b"", started)
+        if resp.status_code in REDIRECT_CODES:
+            location = resp.headers.get("location", "")
+            if not location:
+                raise FetchError(url, f"HTTP {resp.status_code} redirect without Location")
+            try:
+                return urljoin(current, location.strip())
+            except ValueError as exc:
+                raise FetchError(url, f"unusable redirect Location {location[:200]!r}") from exc
+        if resp.status_code >= 400:
+            retry = parse_retry_after(resp.headers.get("retry-after"), datetime.now(UTC))
+            raise HTTPStatusError(url, resp.status_code, retry)
+        body = self._read_capped(url, resp, deadline)
+        return self._result(url, current, resp, body, started)
+
     def _read_capped(self, url: str, resp: httpx.Response, deadline: float) -> bytes:
+        """The decoded body, read raw and decoded here so the cap also bounds memory."""
         declared = resp.headers.get("content-length", "")
-        uncompressed = "content-encoding" not in resp.headers
-        if uncompressed and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared.isdigit() and int(declared) > self.max_bytes:
             raise ResponseTooLarge(url, f"body of {declared} bytes exceeds {self.max_bytes}")
-        chunks: list[bytes] = []
+        try:
+            decoders = decoders_for(resp.headers.get("content-encoding", ""))
+            chunks: list[bytes] = []
+            size = 0
+            for piece in decode_stream(self._raw(url, resp, deadline), decoders):
+                size += len(piece)  # decoded bytes: the cap counts what we would hold
+                if size > self.max_bytes:
+                    raise ResponseTooLarge(url, f"body exceeds {self.max_bytes} bytes decoded")
+                chunks.append(piece)
+        except DecodingError as exc:
+            raise FetchError(url, f"cannot decode the response body ({exc})") from exc
+        return b"".join(chunks)
+
+    def _raw(self, url: str, resp: httpx.Response, deadline: float) -> Iterator[bytes]:
+        """Network chunks as sent (still encoded), within the deadline and the byte cap."""
         size = 0
-        for chunk in resp.iter_bytes():  # decoded bytes: the cap counts what we would hold
+        for chunk in resp.iter_raw():
             size += len(chunk)
             if size > self.max_bytes:
-                raise ResponseTooLarge(url, f"body exceeds {self.max_bytes} bytes")
+                raise ResponseTooLarge(url, f"body exceeds {self.max_bytes} bytes as sent")
             if time.monotonic() > deadline:
                 raise FetchTimeout(url, f"body not complete within {self.timeout_s:g}s")
-            chunks.append(chunk)
-        return b"".join(chunks)
+            yield chunk
 
     def _result(
         self, url: str, current: str, resp: httpx.Response, body: bytes, started: float
@@ -225,7 +246,11 @@ class Fetcher:
         )
 
 
-def _check_scheme(url: str) -> None:
-    scheme = urlsplit(url).scheme.lower()
+def _check_scheme(url: str, current: str) -> None:
+    try:
+        scheme = urlsplit(current).scheme.lower()
+    except ValueError as exc:
+        raise FetchError(url, f"unusable URL {current[:200]!r}") from exc
     if scheme not in ALLOWED_SCHEMES:
-        raise BlockedAddress(url, f"scheme {scheme or '(none)'!r} is not allowed")
+        hop = "" if current == url else f" (redirected to {current[:200]})"
+        raise BlockedAddress(url, f"scheme {scheme or '(none)'!r} is not allowed{hop}")

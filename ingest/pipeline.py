@@ -7,21 +7,25 @@ Running it again on the same item changes nothing (idempotent).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from ingest.clusters import WINDOW as CLUSTER_WINDOW
 from ingest.clusters import ClusterCandidate, best_cluster, event_terms
+from ingest.codebook import Codebook
 from ingest.config import StorySettings
 from ingest.dedup import band_hashes, compare, make_signature
 from ingest.extract import extract_article
+from ingest.framing import detect_frames, scoring_version
 from ingest.items import Article, RawItem, StoryMatch
 from ingest.normalize import normalize_item
 from ingest.relevance import match_article
-from storage import neardup, repo
+from ingest.stories import story_codebook
+from storage import frames, neardup, repo
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,7 @@ NEAR_DUPLICATE_WINDOW = timedelta(days=30)
 STORED = "stored"
 DUPLICATE = "duplicate"
 IRRELEVANT = "irrelevant"
+NO_BODY = "no_article_body"
 
 
 @dataclass(frozen=True)
@@ -41,10 +46,11 @@ class IngestOutcome:
     new_sighting: bool = False
 
 
-def prepare_item(raw: RawItem) -> Article:
-    """Pure part of the path: extract the page (if fetched) and normalise."""
+def prepare_item(raw: RawItem) -> tuple[Article, bool]:
+    """Pure part of the path: extract the page (if fetched) and normalise. The flag says
+    whether a fetched page had an article body."""
     extracted = extract_article(raw.html, raw.final_url or raw.url) if raw.html else None
-    return normalize_item(raw, extracted)
+    return normalize_item(raw, extracted), bool(extracted and extracted.text)
 
 
 def ingest_item(
@@ -54,16 +60,29 @@ def ingest_item(
     stories: Sequence[StorySettings],
     *,
     window: timedelta = NEAR_DUPLICATE_WINDOW,
+    codebook_dir: Path | None = None,
+    require_body: bool = False,
 ) -> IngestOutcome:
-    """Walk one raw item to the store within the caller's unit of work."""
-    article = prepare_item(raw)
+    """Walk one raw item to the store within the caller's unit of work.
+
+    ``require_body``: a crawled page without an article body is remembered and skipped
+    (a feed entry still has its summary, so feeds keep such items).
+    """
+    article, has_body = prepare_item(raw)
+    if require_body and raw.html is not None and not has_body:
+        repo.remember_seen(
+            session, article.canonical_url, source_id, article.guid, NO_BODY, raw.fetched_at
+        )
+        return IngestOutcome(NO_BODY)
     matches = match_article(stories, article.title, f"{article.summary}\n{article.text}")
     if not matches:
         repo.remember_seen(
             session, article.canonical_url, source_id, article.guid, "no story", raw.fetched_at
         )
         return IngestOutcome(IRRELEVANT)
-    return ingest_article(session, article, source_id, matches, window)
+    matched = {m.story for m in matches}
+    codebooks = {s.name: story_codebook(s, codebook_dir) for s in stories if s.name in matched}
+    return ingest_article(session, article, source_id, matches, window, codebooks)
 
 
 def ingest_article(
@@ -72,13 +91,27 @@ def ingest_article(
     source_id: int,
     matches: Sequence[StoryMatch],
     window: timedelta = NEAR_DUPLICATE_WINDOW,
+    codebooks: Mapping[str, Codebook] | None = None,
 ) -> IngestOutcome:
-    """Store a normalised, relevant article, then link near-copies and its cluster."""
+    """Store a normalised, relevant article, link near-copies and its cluster, and record
+    the frames it uses for each of its stories."""
     outcome = store_article(session, article, source_id, matches)
     if outcome.status == STORED and outcome.article_id is not None:
         original = mark_near_duplicates(session, outcome.article_id, article, window)
         assign_cluster(session, outcome.article_id, article, original, matches[0].story)
+        for match in matches:
+            codebook = (codebooks or {}).get(match.story)
+            if codebook is not None:
+                frame_article(session, outcome.article_id, article, match.story, codebook)
     return outcome
+
+
+def frame_article(
+    session: Session, article_id: int, article: Article, story: str, codebook: Codebook
+) -> None:
+    """Detect and store the frames (with voice and evidence) the article uses for a story."""
+    hits = detect_frames(codebook, article.title, article.text or article.summary, article.language)
+    frames.replace_frames(session, article_id, story, hits, scoring_version(codebook))
 
 
 def store_article(

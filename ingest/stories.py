@@ -51,6 +51,10 @@ so ``łukaszenk*`` also matches "Lukaszenka". Homographs were avoided: no bare
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
+
+from ingest.codebook import BUILTIN_PREFIX, Codebook, load_codebook
 from ingest.config import StorySettings
 
 
@@ -237,3 +241,18 @@ BUILTIN_STORIES = {"belarus-prisoners": BELARUS_PRISONERS_QUERY}
 def builtin_story(name: str) -> StorySettings:
     """The built-in story ``name`` with its query and built-in codebook."""
     return StorySettings(name=name, query=BUILTIN_STORIES[name], codebook=f"builtin:{name}")
+
+
+@lru_cache(maxsize=64)
+def _codebook(ref: str, base_dir: Path | None, stamp: float) -> Codebook:
+    return load_codebook(ref, base_dir)
+
+
+def story_codebook(story: StorySettings, base_dir: Path | None = None) -> Codebook:
+    """The story's codebook, loaded once per process (again when its file changes)."""
+    stamp = 0.0
+    if not story.codebook.startswith(BUILTIN_PREFIX):
+        path = Path(story.codebook)
+        path = path if path.is_absolute() or base_dir is None else base_dir / path
+        stamp = path.stat().st_mtime if path.exists() else 0.0
+    return _codebook(story.codebook, base_dir, stamp)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.errors import StorageError
+from ingest.query import fold_text
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -27,6 +28,12 @@ def _on_sqlite_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # The full-text index's triggers fold text exactly as story matching does.
+    dbapi_conn.create_function("framewatch_fold", 1, _fold_or_none, deterministic=True)
+
+
+def _fold_or_none(value: object) -> str | None:
+    return fold_text(value) if isinstance(value, str) else None
 
 
 def _on_sqlite_begin(conn: Any) -> None:
@@ -35,8 +42,21 @@ def _on_sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite files get WAL, foreign keys and a busy timeout."""
+def _on_sqlite_connect_read_only(dbapi_conn: sqlite3.Connection, record: Any) -> None:
+    _on_sqlite_connect(dbapi_conn, record)
+    dbapi_conn.execute("PRAGMA query_only=ON")
+
+
+def _on_sqlite_begin_read_only(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")  # readers take no lock under WAL, so never wait for writers
+
+
+def make_engine(url: str, read_only: bool = False, **kwargs: Any) -> Engine:
+    """Create an engine; SQLite files get WAL, foreign keys and a busy timeout.
+
+    ``read_only`` engines (search, the HTTP API) cannot write: SQLite connections are
+    ``query_only`` and begin deferred transactions, PostgreSQL ones are read-only.
+    """
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -45,13 +65,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, **kwargs)
-        event.listen(engine, "connect", _on_sqlite_connect)
-        event.listen(engine, "begin", _on_sqlite_begin)
+        on_connect = _on_sqlite_connect_read_only if read_only else _on_sqlite_connect
+        event.listen(engine, "connect", on_connect)
+        event.listen(engine, "begin", _on_sqlite_begin_read_only if read_only else _on_sqlite_begin)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     try:
-        return create_engine(parsed, pool_pre_ping=True, **kwargs)
+        engine = create_engine(parsed, pool_pre_ping=True, **kwargs)
+        return engine.execution_options(postgresql_readonly=True) if read_only else engine
     except (ArgumentError, ModuleNotFoundError) as exc:
         raise StorageError(f"cannot use database {parsed.render_as_string()}: {exc}") from exc
 

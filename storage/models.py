@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -265,3 +266,67 @@ class CrawlRun(Base):
     errors: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # by kind
     duration_ms: Mapped[int] = mapped_column(default=0)
     pid: Mapped[int | None] = mapped_column()
+
+
+class ArticleFrame(Base):
+    """A frame an article uses for a story, in one voice, with the sentence that shows it."""
+
+    __tablename__ = "article_frames"
+    __table_args__ = (UniqueConstraint("article_id", "story", "frame", "voice"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    story: Mapped[str] = mapped_column(String(100))
+    frame: Mapped[str] = mapped_column(String(100), index=True)
+    voice: Mapped[str] = mapped_column(String(12))  # own | quoted | distanced
+    evidence: Mapped[str] = mapped_column(Text)
+    sentence_index: Mapped[int] = mapped_column()
+    cue: Mapped[str] = mapped_column(Text)
+    # Codebook fingerprint and algorithm version the frame was computed with (rescore).
+    scoring_version: Mapped[str] = mapped_column(String(80))
+
+
+class Flag(Base):
+    """A new framing on a story's timeline, for an analyst to review."""
+
+    __tablename__ = "flags"
+    __table_args__ = (UniqueConstraint("story", "key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    story: Mapped[str] = mapped_column(String(100), index=True)
+    key: Mapped[str] = mapped_column(String(400))  # stable identity across recomputation
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    frame: Mapped[str | None] = mapped_column(String(100))
+    phrase: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(255))
+    article_ids: Mapped[list[int]] = mapped_column(JSON)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    score: Mapped[float] = mapped_column()
+    statistic: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12), default="new", index=True)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Digest(Base):
+    """A daily digest written for a story: where its files are and whether it was mailed.
+
+    ``written_at`` is when it was first written; regenerating it keeps that time, so late
+    arrivals (articles fetched after their day's digest) are judged against it.
+    """
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("story", "day"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    story: Mapped[str] = mapped_column(String(100))
+    day: Mapped[date] = mapped_column(Date, index=True)  # calendar day in the configured zone
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    html_path: Mapped[str | None] = mapped_column(Text)
+    md_path: Mapped[str | None] = mapped_column(Text)
+    article_count: Mapped[int] = mapped_column(default=0)
+    summary: Mapped[str] = mapped_column(Text, default="")  # one line, for the Atom feed
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -122,12 +122,20 @@ def link_duplicates(session: Session, original: int, members: Sequence[int]) -> 
     session.execute(update(Article).where(Article.id == original).values(duplicate_of=None))
 
 
+# Candidate clusters per article: the most recently active within the window. Bounds the
+# per-article cost on busy days (a release day may bring hundreds of reports).
+MAX_CLUSTER_CANDIDATES = 200
+
+
 def clusters_near(session: Session, when: datetime, window: timedelta) -> list[Cluster]:
     return list(
         session.scalars(
-            select(Cluster).where(
+            select(Cluster)
+            .where(
                 and_(Cluster.last_seen_at >= when - window, Cluster.first_seen_at <= when + window)
             )
+            .order_by(Cluster.last_seen_at.desc(), Cluster.id.desc())
+            .limit(MAX_CLUSTER_CANDIDATES)
         )
     )
 

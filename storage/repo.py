@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ingest import items
+from storage.frames import frames_by_article
 from storage.models import (
     Article,
     FeedState,
@@ -81,6 +82,16 @@ def sync_sources(session: Session, specs: Sequence[SourceSpec], now: datetime) -
             source.state = FeedState(consecutive_errors=0, error_count=0)
     session.flush()
     return {name: by_name[name].id for name in wanted}
+
+
+def source_ids(session: Session, names: Sequence[str]) -> dict[str, int]:
+    rows = session.execute(select(Source.name, Source.id).where(Source.name.in_(names))).all()
+    return {name: source_id for name, source_id in rows}
+
+
+def feed_states(session: Session, ids: Sequence[int]) -> dict[int, FeedState]:
+    states = session.scalars(select(FeedState).where(FeedState.source_id.in_(ids)))
+    return {state.source_id: state for state in states}
 
 
 def feed_state(session: Session, source_id: int) -> FeedState:
@@ -320,6 +331,21 @@ class SourceHealth:
     articles: int
     items_seen: int
     last_warning: str | None
+    copied: int = 0  # articles it carried that another source published first, or near-copies
+
+
+def _copied_by_source(session: Session) -> dict[int, int]:
+    """Per source: carried articles that are copied material: a near-duplicate of an
+    earlier report, or the same text found under another URL (an exact copy). The same page
+    seen again (same URL or GUID, e.g. by a feed and a site crawl) is not a copy."""
+    copy = or_(Article.duplicate_of.is_not(None), Sighting.matched_by == "content_hash")
+    rows = session.execute(
+        select(Sighting.source_id, func.count(func.distinct(Sighting.article_id)))
+        .join(Article, Article.id == Sighting.article_id)
+        .where(copy)
+        .group_by(Sighting.source_id)
+    ).all()
+    return {source_id: int(n) for source_id, n in rows}
 
 
 def source_health(session: Session) -> list[SourceHealth]:
@@ -331,6 +357,7 @@ def source_health(session: Session) -> list[SourceHealth]:
             )
         ).all()
     )
+    copied = _copied_by_source(session)
     result = []
     for source in session.scalars(select(Source).order_by(Source.kind, Source.name)):
         state = source.state
@@ -358,6 +385,7 @@ def source_health(session: Session) -> list[SourceHealth]:
                 articles=carried.get(source.id, 0),
                 items_seen=state.items_seen if state else 0,
                 last_warning=last_log if state and not state.last_error else None,
+                copied=copied.get(source.id, 0),
             )
         )
     return result
@@ -389,7 +417,9 @@ def export_records(
 def _records(
     session: Session, batch: list[Article], names: dict[int, str], with_text: bool
 ) -> Iterable[dict[str, Any]]:
-    stories = stories_by_article(session, [a.id for a in batch])
+    ids = [a.id for a in batch]
+    stories = stories_by_article(session, ids)
+    frames = frames_by_article(session, ids)
     for a in batch:
         record: dict[str, Any] = {
             "id": a.id,
@@ -404,7 +434,7 @@ def _records(
             "stories": stories.get(a.id, []),
             "duplicate_of": a.duplicate_of,
             "cluster": a.cluster_id,
-            "frames": [],  # framing fills this
+            "frames": frames.get(a.id, []),
             "text_chars": len(a.text),
         }
         if with_text:

@@ -8,16 +8,19 @@ import subprocess
 import sys
 import time
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import brotli
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench import hostile
 from ingest.webfixture import FixtureServer
 from storage import migrate
 from storage.db import make_engine, make_session_factory
@@ -97,6 +100,25 @@ def _garbage(h: BaseHTTPRequestHandler) -> None:
     h.send_plain(200, bytes(range(256)) * 40, {}, "application/rss+xml")  # type: ignore[attr-defined]
 
 
+def _encode(body: bytes, encoding: str) -> bytes:
+    if encoding == "br":
+        return bytes(brotli.compress(body))
+    if encoding == "deflate-raw":
+        packer = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+        return packer.compress(body) + packer.flush()
+    return zlib.compress(body) if encoding == "deflate" else gzip.compress(body)
+
+
+def _encoded(h: BaseHTTPRequestHandler) -> None:
+    """``/bad/encoded?enc=gzip,br``: site/feed.xml with those content encodings applied."""
+    body = (DATA / "site" / "feed.xml").read_bytes()
+    names = [n for n in hostile.query_value(h, "enc").split(",") if n]
+    for name in names:
+        body = _encode(body, name)
+    header = ", ".join("deflate" if n == "deflate-raw" else n for n in names)
+    h.send_plain(200, body, {"Content-Encoding": header}, "application/rss+xml")  # type: ignore[attr-defined]
+
+
 BAD_ROUTES = {
     "/bad/500": _status(500),
     "/bad/429": _status(429, {"Retry-After": "3600"}),
@@ -108,6 +130,8 @@ BAD_ROUTES = {
     "/bad/huge": _huge,
     "/bad/gzip-bomb": _gzip_bomb,
     "/bad/garbage": _garbage,
+    "/bad/encoded": _encoded,
+    **hostile.ROUTES,  # redirect anywhere, trickled headers, bombs (see bench/hostile.py)
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -23,6 +24,9 @@ def test_demo_runs_the_pipeline_and_matches_the_answer_key(tmp_path: Path) -> No
     assert result.code == 0, result.err
     assert "relevant and stored:" in result.out and "next, try:" in result.out
     assert "broken-html: not a feed" in result.out
+    digest = re.search(r"^  (\S+-belarus-prisoners\.html)$", result.out, re.MULTILINE)
+    assert "daily digest of the busiest day:" in result.out and digest is not None
+    assert Path(digest.group(1)).is_file() and (out / "digests" / "digests.xml").is_file()
 
     db = sqlite3.connect(out / "framewatch.db")
     stored = {
@@ -68,6 +72,15 @@ def test_demo_runs_the_pipeline_and_matches_the_answer_key(tmp_path: Path) -> No
     # The broken feeds are recorded for `sources`, and the command shows them.
     sources = run_cli("--config", str(out / "framewatch.toml"), "sources")
     assert sources.code == 0 and "failing since" in sources.out
+    health = json.loads(
+        run_cli("--config", str(out / "framewatch.toml"), "sources", "--format", "json").out
+    )
+    copied = {h["name"]: h["copied"] for h in health}
+    mirror_copies = [
+        r for r in _expected() if r.get("copy_of") and r["path"].startswith("newsmirror/")
+    ]
+    assert copied["newsmirror"] == len(mirror_copies)  # every republished wire report, no more
+    assert copied["westwire"] == 0
     export = run_cli("--config", str(out / "framewatch.toml"), "export")
     records = [json.loads(line) for line in export.out.splitlines()]
     assert len(records) == len(stored)
@@ -83,3 +96,13 @@ def test_demo_runs_the_pipeline_and_matches_the_answer_key(tmp_path: Path) -> No
         run_cli("--config", str(out / "framewatch.toml"), "clusters", "--format", "json").out
     )
     assert max(len(c["outlets"]) for c in clusters) >= 4  # a release day across outlets
+
+    # The site crawls reach what the feeds do not carry: older listing pages, the sitemap.
+    assert "site crawls" in result.out
+    paths = {url.split("/", 3)[3] for (url,) in db.execute("SELECT canonical_url FROM articles")}
+    assert "stateagency/articles/pomilovanie-troih-fevral.html" in paths  # listing page 2
+    assert "nashaslova/articles/umovy-u-kalonijah.html" in paths  # sitemap only
+    seen = {url.split("/", 3)[3] for (url,) in db.execute("SELECT canonical_url FROM seen_entries")}
+    assert "stateagency/articles/hokkei-yuniory-novopolotsk.html" in seen  # off-story
+    runs = db.execute("SELECT status, new_articles FROM crawl_runs ORDER BY id").fetchall()
+    assert runs == [("finished", 1), ("finished", 1)]

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 import time
+import zlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from ingest.decoding import PIECE, DecodingError, decode_stream, decoders_for
 from ingest.errors import (
     BlockedAddress,
     FetchError,
@@ -15,9 +19,11 @@ from ingest.errors import (
 from ingest.fetch import Fetcher, is_public_address, parse_retry_after
 from ingest.webfixture import FixtureServer
 
+DATA = Path(__file__).parent / "data"
+
 
 @pytest.fixture
-def fetcher() -> Fetcher:
+def fetcher() -> Iterator[Fetcher]:
     with Fetcher(
         "framewatch-test", timeout_s=3, max_bytes=1_000_000, allow_private_addresses=True
     ) as f:
@@ -119,3 +125,78 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("120", now) == 120
     assert parse_retry_after("Wed, 01 Jan 2025 00:10:00 GMT", now) == 600
     assert parse_retry_after("soon", now) is None
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "2002:7f00:1::",  # 6to4 around 127.0.0.1
+        "2002:a9fe:a9fe::",  # 6to4 around the metadata address
+        "64:ff9b::127.0.0.1",  # NAT64 around loopback
+        "64:ff9b::10.0.0.1",
+        "64:ff9b:1::1",  # local-use NAT64
+        "::127.0.0.1",  # IPv4-compatible
+        "::ffff:0:127.0.0.1",  # IPv4-translated
+        "::ffff:10.0.0.1",
+        "fec0::1",  # site-local
+        "ff02::1",
+        "224.0.0.1",
+        "255.255.255.255",
+        "192.0.0.8",
+        "198.18.0.1",
+        "2001:db8::1",
+        "fe80::1%eth0",
+        "not an address",
+    ],
+)
+def test_more_non_public_addresses(address: str) -> None:
+    assert not is_public_address(address)
+
+
+@pytest.mark.parametrize("address", ["2002:5db8:d822::1", "64:ff9b::93.184.216.34", "8.8.8.8"])
+def test_public_addresses_inside_ipv6_forms(address: str) -> None:
+    assert is_public_address(address)
+
+
+@pytest.mark.parametrize(
+    "encoding", ["gzip", "deflate", "deflate-raw", "br", "gzip,gzip", "gzip,br", "br,deflate-raw"]
+)
+def test_content_encodings_are_decoded(web: FixtureServer, fetcher: Fetcher, encoding: str) -> None:
+    result = fetcher.fetch(f"{web.base_url}/bad/encoded?enc={encoding}")
+    assert result.body == (DATA / "site" / "feed.xml").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [("/bad/corrupt-gzip", "cannot decode"), ("/bad/unknown-encoding", "unsupported")],
+)
+def test_undecodable_bodies(web: FixtureServer, fetcher: Fetcher, path: str, reason: str) -> None:
+    with pytest.raises(FetchError, match=reason):
+        fetcher.fetch(web.base_url + path)
+
+
+def test_decoders_hand_out_bounded_pieces() -> None:
+    bomb = zlib.compress(bytes(50_000_000), 9)
+    pieces = decode_stream([bomb], decoders_for("deflate"))
+    assert max(len(next(pieces)) for _ in range(100)) <= PIECE
+    with pytest.raises(DecodingError, match="nested"):
+        decoders_for("gzip, gzip, gzip, gzip, gzip")
+
+
+def test_name_resolution_counts_against_the_deadline() -> None:
+    def slow_dns(host: str, port: int) -> list[str]:
+        time.sleep(5)
+        return ["93.184.216.34"]
+
+    with Fetcher("t", timeout_s=1, max_bytes=10_000, resolver=slow_dns) as guarded:
+        started = time.monotonic()
+        with pytest.raises(FetchTimeout):
+            guarded.fetch("http://slow-dns.test/feed.xml")
+        assert time.monotonic() - started < 2
+
+
+def test_allow_private_addresses_turns_the_policy_off(web: FixtureServer) -> None:
+    with Fetcher(
+        "t", 2, 100_000, allow_private_addresses=True, address_allowed=lambda ip, port: False
+    ) as open_fetcher:
+        assert open_fetcher.fetch(f"{web.base_url}/site/feed.xml").status == 200

@@ -12,7 +12,7 @@ from ingest.errors import StorageError
 from ingest.items import Article as ArticleItem
 from ingest.items import StoryMatch
 from ingest.pipeline import store_article
-from storage import migrate, repo
+from storage import migrate, repo, search_schema
 from storage.db import make_engine, unit_of_work
 from storage.models import Article, Base, Sighting, Source, StoryMembership
 
@@ -43,7 +43,10 @@ def test_migrations_match_models(database_url: str) -> None:
     migrate.require_current(engine)
     with engine.connect() as conn:
         diff = compare_metadata(
-            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+            MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_name": search_schema.include_name}
+            ),
+            Base.metadata,
         )
     engine.dispose()
     assert diff == []

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest import __version__
 from ingest.config import Settings, load_settings
-from ingest.errors import ConfigError, FramewatchError, QueryError
+from ingest.errors import ConfigError, FilterError, FramewatchError, QueryError
 from storage import migrate
 from storage.db import make_engine, make_session_factory
 
@@ -36,14 +36,17 @@ class FramewatchGroup(click.Group):
         try:
             return super().invoke(ctx)
         except QueryError as exc:
-            err_console.print(f"framewatch: error: {exc}", markup=False)
-            err_console.print(exc.pointer(), markup=False)
+            err_console.print(f"framewatch: error: {exc}", markup=False, soft_wrap=True)
+            err_console.print(exc.pointer(), markup=False, soft_wrap=True)
             sys.exit(2)
         except ConfigError as exc:
-            err_console.print(f"framewatch: config error: {exc}", markup=False)
+            err_console.print(f"framewatch: config error: {exc}", markup=False, soft_wrap=True)
+            sys.exit(2)
+        except FilterError as exc:
+            err_console.print(f"framewatch: error: {exc}", markup=False, soft_wrap=True)
             sys.exit(2)
         except FramewatchError as exc:
-            err_console.print(f"framewatch: error: {exc}", markup=False)
+            err_console.print(f"framewatch: error: {exc}", markup=False, soft_wrap=True)
             sys.exit(1)
 
 
@@ -74,8 +77,10 @@ def settings_of(ctx: click.Context) -> Settings:
 
 
 @contextmanager
-def opened_store(settings: Settings, check: bool = True) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(settings.database.url)
+def opened_store(
+    settings: Settings, check: bool = True, read_only: bool = False
+) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(settings.database.url, read_only=read_only)
     try:
         if check:
             migrate.require_current(engine)
@@ -139,4 +144,14 @@ def demo(ctx: click.Context, out: str) -> None:
 
 
 # Command modules register themselves on `main` when imported.
-from ingest.cli import clusters, crawl, export, feeds  # noqa: E402,F401
+from ingest.cli import (  # noqa: E402,F401
+    clusters,
+    crawl,
+    digest,
+    export,
+    feeds,
+    frames,
+    search,
+    serve,
+    service,
+)

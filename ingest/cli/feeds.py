@@ -13,7 +13,7 @@ from ingest.cli import console, err_console, iso, main, make_fetcher, opened_sto
 from ingest.config import Settings
 from ingest.errors import ConfigError
 from ingest.output import MACHINE_FORMATS, write_records
-from storage import repo
+from storage import crawls, repo
 from storage.db import unit_of_work
 
 
@@ -104,16 +104,13 @@ def _print_poll_report(report: Any) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", *MACHINE_FORMATS]), default="table")
 @click.pass_context
 def sources(ctx: click.Context, fmt: str) -> None:
-    """Each source's health: last success, errors (since when), items carried."""
+    """Each source's health: last success, errors (since when), items carried, last crawl."""
     settings = settings_of(ctx)
     with opened_store(settings) as factory, unit_of_work(factory) as session:
         health = repo.source_health(session)
+        last_crawls = crawls.last_crawls(session)
     if fmt != "table":
-        rows = [
-            {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in vars(h).items()}
-            for h in health
-        ]
-        write_records(rows, fmt, sys.stdout)
+        write_records(_source_records(health, last_crawls), fmt, sys.stdout)
         return
     table = Table(title="sources")
     for column in (
@@ -128,17 +125,39 @@ def sources(ctx: click.Context, fmt: str) -> None:
     ):
         table.add_column(column, overflow="fold")
     for h in health:
+        run = last_crawls.get(h.name)
+        if h.kind == "site":
+            state, errors = _crawl_state(h, run), _crawl_errors(run)
+            success = run.last_success_at if run else None
+        else:
+            state, success = _state_label(h), h.last_success_at
+            errors = f"{h.consecutive_errors} ({h.error_count} total)"
         table.add_row(
             h.name,
             h.kind,
             h.group or "—",
-            _state_label(h),
-            iso(h.last_success_at),
-            f"{h.consecutive_errors} ({h.error_count} total)",
+            state,
+            iso(success),
+            errors,
             str(h.articles),
-            (h.last_error or h.last_warning or "")[:160],
+            (h.last_error or h.last_warning or (run.stop_reason if run else "") or "")[:160],
         )
     console.print(table)
+    if last_crawls:
+        _print_last_crawls(last_crawls)
+
+
+def _source_records(
+    health: list[repo.SourceHealth], last_crawls: dict[str, crawls.CrawlSummary]
+) -> list[dict[str, Any]]:
+    rows = []
+    for h in health:
+        row = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in vars(h).items()}
+        run = last_crawls.get(h.name)
+        if h.kind == "site":
+            row["last_crawl"] = run.as_record() if run else None
+        rows.append(row)
+    return rows
 
 
 def _state_label(h: repo.SourceHealth) -> str:
@@ -149,3 +168,37 @@ def _state_label(h: repo.SourceHealth) -> str:
     if h.last_polled_at is None:
         return "never polled"
     return f"ok ({h.status})"
+
+
+def _crawl_state(h: repo.SourceHealth, run: crawls.CrawlSummary | None) -> str:
+    if not h.active:
+        return "removed from config"
+    if run is None:
+        return "never crawled"
+    if run.status in (crawls.FAILED, crawls.KILLED):
+        return f"[red]{run.status} {iso(run.started_at)}[/red]"
+    return f"ok ({run.status})"
+
+
+def _crawl_errors(run: crawls.CrawlSummary | None) -> str:
+    return f"{sum(run.errors.values())} in last crawl" if run else "—"
+
+
+def _print_last_crawls(last_crawls: dict[str, crawls.CrawlSummary]) -> None:
+    table = Table(title="last site crawls")
+    for column in ("site", "started", "status", "pages", "items", "new", "took", "stopped because"):
+        table.add_column(column, overflow="fold")
+    for name, run in sorted(last_crawls.items()):
+        problems = ", ".join(f"{kind} {n}" for kind, n in run.errors.items())
+        reason = (run.stop_reason or "") + (f" (problems: {problems})" if problems else "")
+        table.add_row(
+            name,
+            iso(run.started_at),
+            run.status if run.status == crawls.FINISHED else f"[red]{run.status}[/red]",
+            str(run.pages),
+            str(run.items),
+            str(run.new_articles),
+            f"{run.duration_ms / 1000:.1f}s",
+            reason[:300],
+        )
+    console.print(table)

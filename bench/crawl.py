@@ -1,0 +1,264 @@
+"""Site-crawl throughput: framewatch's spider against Scrapy's bare fetch rate.
+
+    python -m bench.crawl [--pages 1000] [--concurrency 16] [--json PATH]
+
+About 1,000 generated article pages (10 kB of HTML each: navigation, teasers and a
+300-word story-relevant body in English or Russian, unique per page) are served on
+127.0.0.1 with a sitemap listing them all. Two crawls run in the same run, each in its
+own process, both at the same concurrency with AutoThrottle off and robots.txt obeyed:
+
+* **bare Scrapy**: a trivial sitemap spider whose callback does nothing (download only);
+* **framewatch**: the real path, ``ingest.crawl.crawl_site`` — the news spider, known-link
+  lookups, extraction (JSON-LD + trafilatura), normalisation, relevance, exact dedup and
+  storage into a fresh SQLite file.
+
+Rates are pages per second between the spider opening and closing (process start-up is
+reported apart). Extraction alone on one core is shown too, since it is where the time
+goes. The machine's core count is printed: Scrapy's reactor and the pipeline's thread
+share one Python process, so the framewatch rate is bound by one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+SENTENCES = {
+    "en": [
+        "Belarusian authorities freed {n} political prisoners on {day}, rights defenders said.",
+        "The release followed talks in Minsk with a US envoy, the {n}th such meeting this year.",
+        "Relatives waited at the Lithuanian border for hours without any official list.",
+        "Viasna counts more than a thousand people still held for political reasons.",
+        "Lukashenko described the pardons as an act of mercy rather than a concession.",
+        "Several of those freed were deported without passports, lawyers told reporters.",
+        "Officials in Washington spoke of easing sanctions on the state airline in return.",
+        "New arrests were reported in Hrodna and Homel in the same week, case {n} among them.",
+    ],
+    "ru": [
+        "Белорусские власти освободили {n} политзаключённых, сообщили правозащитники {day}.",
+        "Освобождение последовало за переговорами в Минске с посланником США.",
+        "Родственники ждали на литовской границе несколько часов без списков.",
+        "По данным правозащитников, за решёткой остаются более тысячи человек.",
+        "Лукашенко назвал помилование проявлением гуманизма, а не уступкой.",
+        "Часть освобождённых вывезли из страны без паспортов, рассказали адвокаты.",
+        "В Вашингтоне говорили о возможном смягчении санкций против авиакомпании.",
+        "На той же неделе в Гродно и Гомеле сообщили о новых задержаниях, дело номер {n}.",
+    ],
+}
+NAV = "".join(f'<li><a href="/section/{i}/">Section {i}</a></li>' for i in range(40))
+TEASERS = "".join(
+    f'<li><a href="/teaser/{i}.html">Teaser headline number {i} about the region</a></li>'
+    for i in range(25)
+)
+
+
+def _article(n: int, rng: random.Random) -> str:
+    lang = "en" if n % 2 else "ru"
+    pool = SENTENCES[lang]
+    paragraphs = []
+    for _ in range(6):
+        picked = rng.sample(pool, 4)
+        paragraphs.append(" ".join(s.format(n=n, day=f"day {n % 28 + 1}") for s in picked))
+    body = "".join(f"<p>{p} (#{n}-{i})</p>" for i, p in enumerate(paragraphs))
+    title = pool[0].format(n=n, day=f"day {n % 28 + 1}")
+    return (
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>'
+        f'<meta property="article:published_time" content="2025-09-{n % 28 + 1:02d}T10:00:00Z">'
+        f"</head><body><header><nav><ul>{NAV}</ul></nav></header><main><article>"
+        f"<h1>{title}</h1><p class='byline'>By Staff Writer {n % 7}</p>{body}</article>"
+        f"<aside><h2>More news</h2><ul>{TEASERS}</ul></aside></main>"
+        "<footer><p>© 2025 Bench Daily. All rights reserved.</p></footer></body></html>"
+    )
+
+
+def generate_site(root: Path, pages: int, seed: int = 7) -> list[Path]:
+    rng = random.Random(seed)
+    files = []
+    (root / "news").mkdir(parents=True, exist_ok=True)
+    for n in range(pages):
+        path = root / "news" / f"story-{n:05d}.html"
+        path.write_text(_article(n, rng), encoding="utf-8")
+        files.append(path)
+    urls = "".join(
+        f"<url><loc>{{{{BASE}}}}/news/story-{n:05d}.html</loc></url>" for n in range(pages)
+    )
+    (root / "sitemap.xml").write_text(
+        f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"{urls}</urlset>",
+        encoding="utf-8",
+    )
+    return files
+
+
+# --- the bare spider (runs in its own process: python -m bench.crawl --bare URL) ---------
+
+
+def run_bare(sitemap_url: str, concurrency: int, stats_path: Path) -> None:
+    from scrapy import signals
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.http import Response
+    from scrapy.spiders import SitemapSpider
+
+    class BareSpider(SitemapSpider):
+        name = "bare"
+
+        def parse(self, response: Response) -> None:
+            return None  # download only
+
+    process = CrawlerProcess(
+        {
+            "CONCURRENT_REQUESTS": concurrency,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
+            "AUTOTHROTTLE_ENABLED": False,
+            "ROBOTSTXT_OBEY": True,
+            "COOKIES_ENABLED": False,
+            "TELNETCONSOLE_ENABLED": False,
+            "REMOTE_CONTROL_ENABLED": False,
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    timing: dict[str, float] = {}
+    crawler = process.create_crawler(BareSpider)
+
+    def opened() -> None:
+        timing["opened"] = time.monotonic()
+
+    def closed() -> None:
+        stats = crawler.stats.get_stats() if crawler.stats else {}
+        pages = int(stats.get("response_received_count", 0))
+        elapsed = time.monotonic() - timing["opened"]
+        stats_path.write_text(json.dumps({"responses": pages, "elapsed_s": elapsed}))
+
+    crawler.signals.connect(opened, signal=signals.spider_opened)
+    crawler.signals.connect(closed, signal=signals.spider_closed)
+    process.crawl(crawler, sitemap_urls=[sitemap_url])
+    process.start()
+
+
+def bare_rate(sitemap_url: str, concurrency: int, workdir: Path) -> dict[str, Any]:
+    stats_path = workdir / "bare.json"
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "bench.crawl", "--bare", sitemap_url, "--stats", str(stats_path),
+         "--concurrency", str(concurrency)],
+        check=True,
+    )  # fmt: skip
+    data = json.loads(stats_path.read_text())
+    pages = data["responses"] - 2  # robots.txt and the sitemap
+    return {"pages": pages, "seconds": data["elapsed_s"], "wall_s": time.monotonic() - started}
+
+
+def framewatch_rate(base: str, pages: int, concurrency: int, workdir: Path) -> dict[str, Any]:
+    from ingest.config import settings_from_mapping
+    from ingest.crawl import crawl_sites
+    from storage import migrate
+    from storage.db import make_engine, make_session_factory
+
+    settings = settings_from_mapping(
+        {
+            "database": {"url": f"sqlite:///{workdir / 'bench.db'}"},
+            "fetch": {"allow_private_addresses": True, "concurrency": concurrency},
+            "crawl": {"autothrottle": False, "time_limit": "30m"},
+            "sites": [
+                {
+                    "name": "bench-daily",
+                    "sitemap_urls": [f"{base}/sitemap.xml"],
+                    "article_pattern": r"/news/story-\d+\.html$",
+                    "max_pages": pages + 10,
+                }
+            ],
+        }
+    )
+    engine = make_engine(settings.database.url)
+    migrate.upgrade(engine)
+    [report] = crawl_sites(settings, make_session_factory(engine))
+    engine.dispose()
+    if report.status != "finished":
+        raise SystemExit(f"framewatch crawl {report.status}: {report.stop_reason}")
+    return {
+        "pages": report.pages - 1,  # the sitemap
+        "seconds": report.spider_ms / 1000,
+        "wall_s": report.duration_ms / 1000,
+        "new_articles": report.new_articles,
+        "errors": report.errors,
+    }
+
+
+def extraction_rate(files: list[Path], limit: int = 300) -> float:
+    from ingest.extract import extract_article
+
+    sample = [f.read_bytes() for f in files[:limit]]
+    extract_article(sample[0], "http://127.0.0.1/warm-up")
+    started = time.perf_counter()
+    for n, body in enumerate(sample):
+        extract_article(body, f"http://127.0.0.1/news/story-{n:05d}.html")
+    return len(sample) / (time.perf_counter() - started)
+
+
+def run(pages: int, concurrency: int) -> dict[str, Any]:
+    from ingest.webfixture import FixtureServer
+
+    with tempfile.TemporaryDirectory(prefix="framewatch-bench-") as tmp:
+        work = Path(tmp)
+        files = generate_site(work / "site", pages)
+        with FixtureServer(work / "site") as server:
+            bare = bare_rate(f"{server.base_url}/sitemap.xml", concurrency, work)
+            framewatch = framewatch_rate(server.base_url, pages, concurrency, work)
+        extract = extraction_rate(files)
+    for result in (bare, framewatch):
+        result["pages_per_s"] = result["pages"] / result["seconds"]
+    return {
+        "pages": pages,
+        "concurrency": concurrency,
+        "cpu_cores": os.cpu_count(),
+        "bare_scrapy": bare,
+        "framewatch": framewatch,
+        "extraction_only_pages_per_s": extract,
+        "ratio": framewatch["pages_per_s"] / bare["pages_per_s"],
+    }
+
+
+def print_table(result: dict[str, Any]) -> None:
+    print(
+        f"crawl benchmark: {result['pages']} article pages on 127.0.0.1, "
+        f"{result['concurrency']} concurrent requests, {result['cpu_cores']} CPU cores"
+    )
+    print(f"{'':34}{'pages':>7}{'seconds':>10}{'pages/s':>10}{'wall s':>9}")
+    for label, key in (("bare Scrapy (download only)", "bare_scrapy"),
+                       ("framewatch (extract + store)", "framewatch")):  # fmt: skip
+        r = result[key]
+        print(f"{label:34}{r['pages']:>7}{r['seconds']:>10.2f}{r['pages_per_s']:>10.1f}"
+              f"{r['wall_s']:>9.1f}")  # fmt: skip
+    print(f"{'ratio framewatch / bare':34}{'':27}{result['ratio']:>10.3f}")
+    print(f"{'extraction alone, one core':34}{'':17}{result['extraction_only_pages_per_s']:>10.1f}")
+    print(f"framewatch stored {result['framewatch']['new_articles']} new articles; "
+          f"problems: {result['framewatch']['errors'] or 'none'}")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--bare", help=argparse.SUPPRESS)  # internal: the bare spider process
+    parser.add_argument("--stats", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.bare:
+        run_bare(args.bare, args.concurrency, args.stats)
+        return
+    result = run(args.pages, args.concurrency)
+    print_table(result)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""`crawl`: site crawls, each in its own process, with every run recorded."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import asdict
+from typing import Any
+
+import click
+from rich.table import Table
+
+from ingest.cli import console, err_console, main, opened_store, settings_of
+from ingest.config import parse_duration
+from ingest.errors import ConfigError
+from ingest.output import MACHINE_FORMATS, write_records
+
+
+def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value).total_seconds()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--refresh", is_flag=True, help="Fetch article pages again even when stored.")
+@click.option(
+    "--time-limit",
+    "time_limit_s",
+    callback=_duration,
+    default=None,
+    metavar="DURATION",
+    help="Kill a crawl still running after this (e.g. 10m; default: [crawl] time_limit).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", *MACHINE_FORMATS]),
+    default="table",
+    help="Output: a table for people, or a machine-readable report.",
+)
+@click.pass_context
+def crawl(
+    ctx: click.Context, name: str | None, refresh: bool, time_limit_s: float | None, fmt: str
+) -> None:
+    """Crawl one configured site (NAME) or all of them, each in its own process."""
+    from ingest.crawl import crawl_sites
+
+    settings = settings_of(ctx)
+    if name:
+        settings.site(name)  # unknown names fail before any work
+    elif not settings.sites:
+        raise ConfigError("no [[sites]] configured; add some to the config file")
+    level = logging.getLevelName(min(logging.getLogger().getEffectiveLevel(), logging.WARNING))
+    with opened_store(settings) as factory:
+        if fmt == "table":
+            err_console.print(f"crawling {name or f'{len(settings.sites)} sites'}…", markup=False)
+        reports = crawl_sites(
+            settings,
+            factory,
+            names=(name,) if name else (),
+            refresh=refresh,
+            time_limit_s=time_limit_s,
+            log_level=level,
+        )
+    if fmt == "table":
+        _print_crawl_reports(reports)
+    else:
+        write_records((asdict(r) for r in reports), fmt, sys.stdout)
+    if reports and all(r.failed for r in reports):
+        sys.exit(1)
+
+
+def _print_crawl_reports(reports: list[Any]) -> None:
+    table = Table(title="crawl")
+    for column in ("site", "status", "pages", "items", "new", "dupes", "off-story", "problems"):
+        table.add_column(column, overflow="fold")
+    for r in reports:
+        status = f"[red]{r.status}[/red]" if r.failed else r.status
+        problems = ", ".join(f"{kind} {n}" for kind, n in r.errors.items()) or "—"
+        table.add_row(
+            r.site,
+            status,
+            str(r.pages),
+            str(r.items),
+            str(r.new_articles),
+            str(r.duplicates),
+            str(r.off_story),
+            problems,
+        )
+    console.print(table)
+    for r in reports:
+        console.print(f"{r.site}: {r.stop_reason} ({r.duration_ms / 1000:.1f}s)", markup=False)
+    stored = sum(r.new_articles for r in reports)
+    failed = sum(1 for r in reports if r.failed)
+    console.print(f"{stored} new articles stored, {failed} crawls failed", markup=False)

@@ -1,0 +1,159 @@
+"""`flags` (new framings to review) and `frames` (how each frame is used, rescoring)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+
+import click
+from rich.table import Table
+
+from ingest.cli import console, err_console, main, opened_store, settings_of
+from ingest.config import Settings
+from ingest.errors import ConfigError
+from ingest.output import MACHINE_FORMATS, write_records
+from storage import frames, usage
+from storage.db import unit_of_work
+
+KINDS = ("first_seen", "source_shift", "distancing", "surge", "emerging_phrase")
+MAX_LIMIT = 10_000
+
+
+def _check_story(settings: Settings, story: str | None) -> None:
+    if story and story not in {s.name for s in settings.active_stories}:
+        known = ", ".join(s.name for s in settings.active_stories)
+        raise ConfigError(f"unknown story {story!r} (stories: {known})")
+
+
+@main.group(invoke_without_command=True)
+@click.option("--story", default=None, help="Only flags of this story.")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(KINDS), help="Repeatable.")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(frames.FLAG_STATUSES),
+    help="Repeatable; default: all.",
+)
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Only flags first seen on the timeline since this date (UTC).",
+)
+@click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=100, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", *MACHINE_FORMATS]), default="table")
+@click.pass_context
+def flags(
+    ctx: click.Context,
+    story: str | None,
+    kinds: tuple[str, ...],
+    statuses: tuple[str, ...],
+    since: datetime | None,
+    limit: int,
+    fmt: str,
+) -> None:
+    """New framings on the story's timeline: list them, or review or dismiss one."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = settings_of(ctx)
+    _check_story(settings, story)
+    since_utc = since.replace(tzinfo=UTC) if since else None
+    with opened_store(settings) as factory, unit_of_work(factory) as session:
+        rows = frames.list_flags(session, story, kinds, statuses, since_utc, limit)
+        records = [frames.flag_record(f) for f in rows]
+    if fmt != "table":
+        write_records(records, fmt, sys.stdout)
+        return
+    table = Table(title="flags (newest on the timeline first)")
+    for column in ("id", "kind", "frame", "source", "first seen", "score", "status", "statistic"):
+        table.add_column(column, overflow="fold")
+    for r in records:
+        table.add_row(
+            str(r["id"]),
+            r["kind"],
+            r["frame"] or r["phrase"] or "—",
+            r["source"] or "—",
+            r["first_seen_at"][:10],
+            f"{r['score']:.1f}",
+            r["status"],
+            r["statistic"],
+        )
+    console.print(table)
+
+
+def _set_status(ctx: click.Context, flag_id: int, status: str, note: str | None) -> None:
+    settings = settings_of(ctx)
+    with opened_store(settings) as factory, unit_of_work(factory) as session:
+        flag = session.get(frames.Flag, flag_id)
+        if flag is None:
+            raise ConfigError(f"no flag with id {flag_id}")
+        flag.status = status
+        if note is not None:
+            flag.note = note
+    console.print(f"flag {flag_id}: {status}", markup=False)
+
+
+@flags.command()
+@click.argument("flag_id", type=int)
+@click.option("--note", default=None, help="Why; kept with the flag.")
+@click.pass_context
+def review(ctx: click.Context, flag_id: int, note: str | None) -> None:
+    """Mark a flag as reviewed."""
+    _set_status(ctx, flag_id, "reviewed", note)
+
+
+@flags.command()
+@click.argument("flag_id", type=int)
+@click.option("--note", default=None, help="Why; kept with the flag.")
+@click.pass_context
+def dismiss(ctx: click.Context, flag_id: int, note: str | None) -> None:
+    """Dismiss a flag (recomputation keeps it dismissed)."""
+    _set_status(ctx, flag_id, "dismissed", note)
+
+
+@main.group(name="frames", invoke_without_command=True)
+@click.option("--story", default=None, help="Default: the first configured story.")
+@click.option("--format", "fmt", type=click.Choice(["table", *MACHINE_FORMATS]), default="table")
+@click.pass_context
+def frames_group(ctx: click.Context, story: str | None, fmt: str) -> None:
+    """Each frame's use by outlet and voice, its first user and its adopters."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = settings_of(ctx)
+    _check_story(settings, story)
+    name = story or settings.active_stories[0].name
+    with opened_store(settings) as factory, unit_of_work(factory) as session:
+        rows = usage.frame_usage(session, name)
+    if fmt != "table":
+        write_records([vars(r) for r in rows], fmt, sys.stdout)
+        return
+    table = Table(title=f"frames of {name}")
+    for column in ("frame", "own", "quoted", "distanced", "outlets", "first user", "adopters"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        first = f"{r.first_outlet} {r.first_seen_at[:10]}" if r.first_outlet else "—"
+        adopters = ", ".join(f"{a['outlet']} {a['since'][:10]}" for a in r.adopters[:6])
+        table.add_row(
+            r.frame,
+            str(r.own),
+            str(r.quoted),
+            str(r.distanced),
+            str(r.outlets),
+            first,
+            adopters or "—",
+        )
+    console.print(table)
+
+
+@frames_group.command()
+@click.pass_context
+def rescore(ctx: click.Context) -> None:
+    """Recompute stored frames after a codebook change, then the flags."""
+    from ingest.novelty import rescore as run_rescore
+
+    settings = settings_of(ctx)
+    with opened_store(settings) as factory:
+        done = run_rescore(settings, factory, on_batch=lambda n: err_console.print(
+            f"rescored {n} articles", markup=False))  # fmt: skip
+    console.print(f"{done} articles rescored; flags recomputed", markup=False)

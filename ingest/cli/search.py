@@ -1,0 +1,146 @@
+"""`search`: full-text search over stored coverage; `reindex`: rebuild the search index."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from ingest.cli import console, err_console, iso, main, opened_store, settings_of
+from ingest.output import MACHINE_FORMATS, write_records
+from ingest.searching import (
+    HIT_FIELDS,
+    FilterInput,
+    build_filters,
+    frame_names,
+    hit_record,
+    page_window,
+    parse_search,
+    story_names,
+)
+from storage import search_schema
+from storage.db import unit_of_work
+from storage.filters import VOICES, check_filters
+from storage.search import MAX_LIMIT, SORTS, SearchPage, search_articles, split_marked
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _filter_options(command: F) -> F:
+    options = [
+        click.option("--since", metavar="DATE", help="From this date (UTC; YYYY-MM-DD or ISO)."),
+        click.option("--until", metavar="DATE", help="Up to this date (a day is inclusive)."),
+        click.option("--source", "sources", multiple=True, help="Carried by this source (repeat)."),
+        click.option("--outlet", "outlets", multiple=True, help="From this outlet (repeat)."),
+        click.option("--language", "languages", multiple=True, help="Language code (repeat)."),
+        click.option("--story", default=None, help="Only articles of this story."),
+        click.option("--frame", default=None, help="Only articles with this frame."),
+        click.option("--voice", type=click.Choice(VOICES), default=None, help="The frame's voice."),
+        click.option("--cluster", type=int, default=None, help="Only this event cluster."),
+        click.option("--flagged", is_flag=True, help="Only articles behind a novelty flag."),
+        click.option("--include-duplicates", is_flag=True, help="Also show near-duplicate copies."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@main.command()
+@click.argument("query")
+@_filter_options
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
+@click.option(
+    "--limit", type=click.IntRange(1, MAX_LIMIT, clamp=True), default=20, show_default=True
+)
+@click.option("--offset", type=click.IntRange(min=0), default=None, help="Skip this many.")
+@click.option("--page", type=click.IntRange(min=1), default=None, help="Page number (from 1).")
+@click.option("--format", "fmt", type=click.Choice(["table", *MACHINE_FORMATS]), default="table")
+@click.pass_context
+def search(
+    ctx: click.Context,
+    query: str,
+    since: str | None,
+    until: str | None,
+    sources: tuple[str, ...],
+    outlets: tuple[str, ...],
+    languages: tuple[str, ...],
+    story: str | None,
+    frame: str | None,
+    voice: str | None,
+    cluster: int | None,
+    flagged: bool,
+    include_duplicates: bool,
+    sort: str,
+    limit: int,
+    offset: int | None,
+    page: int | None,
+    fmt: str,
+) -> None:
+    """Search stored coverage with the story query language (AND OR NOT "phrases" prefix*).
+
+    Matching folds case and accents as story queries do; near-duplicate copies are
+    hidden unless --include-duplicates. Example:
+
+        framewatch search '"political prisoners" AND (hostage* OR заложник*)' --since 2025-09-01
+    """
+    settings = settings_of(ctx)
+    parsed = parse_search(query)
+    if parsed is None:
+        raise click.BadParameter("the query is empty", param_hint="QUERY")
+    given = FilterInput(since, until, sources, outlets, languages, story, frame, voice,
+                        cluster, flagged, include_duplicates)  # fmt: skip
+    filters = build_filters(given)
+    limit, offset = page_window(limit, offset, page)
+    with opened_store(settings, read_only=True) as factory, unit_of_work(factory) as session:
+        frames = frame_names(settings) if filters.frame else []
+        check_filters(session, filters, story_names(settings), frames)
+        result = search_articles(session, parsed, filters, sort, limit, offset)
+    if fmt == "table":
+        _print_table(result)
+    else:
+        write_records((hit_record(hit) for hit in result.hits), fmt, sys.stdout, HIT_FIELDS)
+
+
+def _marked(text: str) -> Text:
+    """Highlighted parts in bold, everything else as plain text (never markup)."""
+    rendered = Text()
+    for segment, highlighted in split_marked(text):
+        rendered.append(segment, style="bold yellow" if highlighted else None)
+    return rendered
+
+
+def _print_table(page: SearchPage) -> None:
+    table = Table(title=f"search results (by {page.sort})", show_lines=True)
+    for name in ("id", "date", "outlet", "title and snippet"):
+        table.add_column(name, overflow="fold")
+    for hit in page.hits:
+        body = _marked(hit.title_marked)
+        body.stylize("bold", 0, len(body))
+        body.append("\n")
+        body.append_text(_marked(hit.snippet))
+        if hit.frames:
+            used = ", ".join(f"{f['frame']} ({f['voice']})" for f in hit.frames)
+            body.append(f"\nframes: {used}", style="dim")
+        table.add_row(str(hit.id), iso(hit.published_at or hit.fetched_at), hit.outlet, body)
+    console.print(table)
+    console.file.flush()
+    shown = f"{page.offset + 1}-{page.offset + len(page.hits)}" if page.hits else "none"
+    total = f"{page.total}" if page.total_exact else f"more than {page.total}"
+    err_console.print(f"showing {shown} of {total} matches", markup=False)
+
+
+@main.command()
+@click.pass_context
+def reindex(ctx: click.Context) -> None:
+    """Rebuild the full-text search index from the stored articles."""
+    settings = settings_of(ctx)
+    started = time.monotonic()
+    with opened_store(settings) as factory, unit_of_work(factory) as session:
+        count = search_schema.rebuild_index(session.connection())
+    took = time.monotonic() - started
+    console.print(f"search index rebuilt: {count} articles in {took:.1f}s", markup=False)

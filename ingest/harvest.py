@@ -1,0 +1,209 @@
+"""The network side of polling one feed: conditional GET, parse, find new entries, fetch
+their pages. Runs in worker threads and never writes; it returns a :class:`Harvest` that the
+poller applies in the writing thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from ingest.config import FeedSettings, Settings
+from ingest.errors import FetchError, ParseError
+from ingest.feeds import FeedEntry, ParsedFeed, parse_feed
+from ingest.fetch import Fetcher, FetchResult
+from ingest.items import RawItem
+from ingest.urls import canonicalize_url
+from storage import repo
+from storage.db import unit_of_work
+
+log = logging.getLogger(__name__)
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
+
+
+@dataclass(frozen=True)
+class Validators:
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+
+
+@dataclass
+class Harvest:
+    """What the network side of one feed poll produced, for the writer to apply."""
+
+    feed: FeedSettings
+    fetch: FetchResult | None = None
+    parsed: ParsedFeed | None = None
+    items: list[RawItem] = field(default_factory=list)
+    carried: list[tuple[FeedEntry, int]] = field(default_factory=list)
+    page_logs: list[dict[str, object]] = field(default_factory=list)
+    error: Exception | None = None
+    unchanged: bool = False
+
+
+def harvest_feed(
+    feed: FeedSettings,
+    source_id: int,
+    validators: Validators,
+    settings: Settings,
+    factory: sessionmaker[Session],
+    fetcher: Fetcher,
+    pages: SharedPages,
+    now: Callable[[], datetime],
+) -> Harvest:
+    """Network side of one feed: never raises, errors travel in the harvest."""
+    harvest = Harvest(feed)
+    try:
+        harvest.fetch = fetcher.fetch(
+            feed.url, validators.etag, validators.last_modified, FEED_ACCEPT
+        )
+        if harvest.fetch.not_modified:
+            return harvest
+        if body_hash(harvest.fetch.body) == validators.body_hash:
+            harvest.unchanged = True  # stale validators, same bytes: skip parsing
+            return harvest
+        harvest.parsed = parse_feed(
+            harvest.fetch.body,
+            harvest.fetch.final_url,
+            harvest.fetch.content_type,
+            settings.fetch.max_entries_per_feed,
+        )
+        new_entries, harvest.carried = _new_entries(factory, source_id, harvest.parsed.entries)
+        harvest.items = _raw_items(feed, new_entries, pages, harvest, now)
+    except (FetchError, ParseError) as exc:
+        harvest.error = exc
+    except Exception as exc:  # a bug must cost one feed, not the poll
+        log.exception("unexpected error polling feed", extra={"source": feed.name})
+        harvest.error = exc
+    return harvest
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def _new_entries(
+    factory: sessionmaker[Session], source_id: int, entries: Sequence[FeedEntry]
+) -> tuple[list[FeedEntry], list[tuple[FeedEntry, int]]]:
+    """Split entries into ones never seen, and stored articles this source carries anew.
+
+    Anything stored or rejected before is not fetched again; a stored article that
+    another source carried first only gains a sighting.
+    """
+    canonical = {entry.link: canonicalize_url(entry.link) for entry in entries}
+    with unit_of_work(factory) as session:
+        known = repo.known_entries(
+            session, source_id, canonical.values(), [e.guid for e in entries if e.guid]
+        )
+    fresh: list[FeedEntry] = []
+    carried: list[tuple[FeedEntry, int]] = []
+    seen_now: set[str] = set()
+    for entry in entries:
+        key = canonical[entry.link]
+        if key in seen_now:
+            continue
+        seen_now.add(key)
+        article_id = known.stored.get(key)
+        if article_id is not None:
+            if article_id not in known.sighted:
+                carried.append((entry, article_id))
+        elif key not in known.rejected and not (entry.guid and entry.guid in known.guids):
+            fresh.append(entry)
+    return fresh, carried
+
+
+def _raw_items(
+    feed: FeedSettings,
+    entries: list[FeedEntry],
+    shared_pages: SharedPages,
+    harvest: Harvest,
+    now: Callable[[], datetime],
+) -> list[RawItem]:
+    pages: list[FetchResult | FetchError | None] = [None] * len(entries)
+    if feed.fetch_articles:
+        futures = [shared_pages.fetch(e.link) for e in entries]
+        pages = [future.result() for future in futures]
+    items = []
+    for entry, page in zip(entries, pages, strict=True):
+        html = final_url = None
+        if isinstance(page, FetchResult):
+            final_url = page.final_url
+            html = page.body if _is_html(page) else None
+            harvest.page_logs.append(_page_log(page, "ok" if html else "not_html", None))
+        elif isinstance(page, FetchError):
+            harvest.page_logs.append(_page_log(None, page.kind, page, entry.link))
+        items.append(
+            RawItem(
+                source=feed.name,
+                url=entry.link,
+                fetched_at=now(),
+                guid=entry.guid,
+                title=entry.title,
+                summary=entry.summary,
+                author=entry.author,
+                published=entry.published,
+                language_hint=entry.language or feed.language,
+                html=html,
+                final_url=final_url,
+                outlet=feed.outlet,
+            )
+        )
+    return items
+
+
+class SharedPages:
+    """Page fetches shared by all feeds of one poll: two feeds carrying the same article
+    in the same poll cause one request, not two."""
+
+    def __init__(self, pool: Executor, fetcher: Fetcher) -> None:
+        self._pool = pool
+        self._fetcher = fetcher
+        self._futures: dict[str, Future[FetchResult | FetchError]] = {}
+        self._lock = threading.Lock()
+
+    def fetch(self, url: str) -> Future[FetchResult | FetchError]:
+        key = canonicalize_url(url)
+        with self._lock:
+            if key not in self._futures:
+                self._futures[key] = self._pool.submit(_fetch_page, self._fetcher, url)
+            return self._futures[key]
+
+
+def _fetch_page(fetcher: Fetcher, url: str) -> FetchResult | FetchError:
+    try:
+        return fetcher.fetch(url, accept=PAGE_ACCEPT)
+    except FetchError as exc:
+        return exc
+
+
+def _is_html(page: FetchResult) -> bool:
+    kind = page.content_type.split(";")[0].strip().lower()
+    return kind in ("", "text/html", "application/xhtml+xml") or page.body[
+        :100
+    ].lstrip().lower().startswith((b"<!doctype html", b"<html"))
+
+
+def _page_log(
+    page: FetchResult | None, outcome: str, error: FetchError | None, url: str = ""
+) -> dict[str, object]:
+    return {
+        "url": page.url if page else url,
+        "kind": "article",
+        "status_code": page.status if page else getattr(error, "status", None),
+        "outcome": outcome,
+        "error": str(error) if error else None,
+        "duration_ms": page.elapsed_ms if page else 0,
+        "bytes_read": len(page.body) if page else 0,
+    }

@@ -1,0 +1,309 @@
+"""The HTTP API and web page over a real socket (uvicorn in a thread, `framewatch serve`
+as a subprocess): answers, errors, the bearer-token rule, escaping, and schemathesis
+against the OpenAPI document."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import schemathesis
+import uvicorn
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from ingest.api import create_app
+from ingest.config import settings_from_mapping
+from tests.conftest import run_cli, write_config
+from tests.search_corpus import CORPUS, corpus_database
+from tests.test_search import INJECTIONS
+
+TOKEN = "test-token-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Api:
+    url: str  # the database
+    base: str  # http://127.0.0.1:PORT
+    ids: dict[str, int]
+    client: httpx.Client  # sends the token
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """The corpus served by uvicorn on a free loopback port, with a token."""
+    with corpus_database(request.param, tmp_path_factory.mktemp("api")) as (url, ids):
+        app = create_app(settings_from_mapping({"database": {"url": url}}), token=TOKEN)
+        port = free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, headers=AUTH, timeout=10) as client:
+            yield Api(url, base, ids, client)
+        server.should_exit = True
+        thread.join(10)
+        app.state.engine.dispose()
+
+
+def _titles(body: dict[str, object]) -> set[str]:
+    return {item["title"] for item in body["items"]}  # type: ignore[attr-defined,index]
+
+
+# -------------------------------------------------------------------- JSON API
+
+
+def test_articles_search_filters_and_pages(api: Api) -> None:
+    found = api.client.get("/articles", params={"q": "hostage* OR Białoruś"})
+    assert found.status_code == 200
+    body = found.json()
+    assert _titles(body) == {CORPUS["release_en"]["title"], CORPUS["release_pl"]["title"]}
+    assert body["total"] == 2 and body["total_exact"] and body["next_offset"] is None
+    item = next(i for i in body["items"] if i["id"] == api.ids["release_en"])
+    start, end = item["highlights"][0]
+    assert item["snippet"][start:end] == "hostages"
+    russian = api.client.get("/articles", params={"q": "политзаключенные", "language": "ru"})
+    assert _titles(russian.json()) == {CORPUS["pardon_ru"]["title"]}
+    state = api.client.get("/articles", params=[("source", "stateagency"), ("sort", "date")])
+    assert [i["id"] for i in state.json()["items"]] == [
+        api.ids["pardon_ru"],
+        api.ids["humanism_en"],
+    ]
+    first = api.client.get("/articles", params={"limit": 3}).json()
+    second = api.client.get("/articles", params={"limit": 3, "page": 2}).json()
+    assert first["next_offset"] == 3 and second["offset"] == 3
+    assert not {i["id"] for i in first["items"]} & {i["id"] for i in second["items"]}
+    capped = api.client.get("/articles", params={"limit": 10**12}).json()
+    assert capped["limit"] == 1000
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "expected"),
+    [
+        ({"q": "belarus AND (x"}, 400, {"error": "bad_query", "position": 12}),
+        ({"q": '"unterminated'}, 400, {"error": "bad_query", "position": 0}),
+        ({"q": "a\x00b"}, 400, {"error": "bad_query", "position": 1}),
+        ({"source": "nope"}, 400, {"error": "bad_filter"}),
+        ({"language": "de"}, 400, {"error": "bad_filter"}),
+        ({"since": "yesterday"}, 400, {"error": "bad_filter"}),
+        ({"offset": 1, "page": 2}, 400, {"error": "bad_filter"}),
+        ({"frame": "hostages"}, 400, {"error": "bad_filter"}),
+    ],
+)
+def test_article_errors(
+    api: Api, params: dict[str, object], status: int, expected: dict[str, object]
+) -> None:
+    answer = api.client.get("/articles", params=params)
+    assert answer.status_code == status
+    body = answer.json()
+    assert body.items() >= expected.items() and body["detail"]
+
+
+def test_unknown_values_say_what_is_allowed(api: Api) -> None:
+    source = api.client.get("/articles", params={"source": "nope"}).json()
+    assert "sources: herald, nashaslova, stateagency, westwire" in source["detail"]
+    sort = api.client.get("/articles", params={"sort": "random"})
+    assert sort.status_code == 422 and "relevance" in sort.text and "date" in sort.text
+
+
+def test_article_detail(api: Api) -> None:
+    original = api.client.get(f"/articles/{api.ids['release_en']}").json()
+    assert original["duplicate_of"] is None
+    quoted = [f for f in original["frames"] if f["frame"] == "hostage_diplomacy"]
+    assert quoted[0]["voice"] == "quoted" and "traded like hostages" in quoted[0]["evidence"]
+    assert [d["id"] for d in original["duplicates"]] == [api.ids["copy_en"]]
+    assert original["sightings"][0]["source"] == "westwire"
+    assert original["stories"][0]["story"] == "belarus-prisoners"
+    assert original["cluster"]["id"] >= 1 and "Paragraph 3" in original["text"]
+    copy = api.client.get(f"/articles/{api.ids['copy_en']}").json()
+    assert copy["duplicate_of"]["id"] == api.ids["release_en"]
+    missing = api.client.get("/articles/999999")
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    assert api.client.get("/articles/0").status_code == 422
+
+
+def test_clusters_flags_timeline_digests_health(api: Api) -> None:
+    clusters = api.client.get("/clusters", params={"story": "belarus-prisoners"}).json()
+    assert clusters["items"] and all(c["story"] == "belarus-prisoners" for c in clusters["items"])
+    assert api.client.get("/clusters", params={"story": "nope"}).status_code == 400
+    assert api.client.get("/flags").json() == {"items": []}  # flagging has not run
+    assert api.client.get("/flags", params={"status": "maybe"}).status_code == 422
+    weekly = api.client.get("/frames/timeline", params={"voice": "quoted"}).json()
+    assert weekly["story"] == "belarus-prisoners" and weekly["interval"] == "week"
+    assert weekly["buckets"] == [
+        {"start": "2025-09-08", "articles": 5, "frames": {"hostage_diplomacy": 3}},
+        {"start": "2025-09-15", "articles": 1, "frames": {}},
+    ]  # the copy of 15 September is left out; the markup article has no frames
+    daily = api.client.get("/frames/timeline", params={"interval": "day", "since": "2025-09-12",
+                                                       "until": "2025-09-12"}).json()  # fmt: skip
+    assert [b["start"] for b in daily["buckets"]] == ["2025-09-12"]
+    assert daily["buckets"][0]["frames"]["humanitarian_pardon"] == 2
+    digest = api.client.get("/digests/2025-09-01")
+    assert digest.status_code == 404 and "no digest for 2025-09-01" in digest.json()["detail"]
+    assert api.client.get("/digests/not-a-day").status_code == 422
+    health = httpx.get(f"{api.base}/healthz")  # no token needed
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+
+
+def test_injection_strings_never_fail_the_server(api: Api) -> None:
+    for typed in INJECTIONS:
+        answer = api.client.get("/articles", params={"q": typed, "include_duplicates": "true"})
+        assert answer.status_code in (200, 400), typed
+        if answer.status_code == 400:
+            assert answer.json()["position"] is not None
+    everything = api.client.get("/articles", params={"include_duplicates": "true"}).json()
+    assert everything["total"] == len(CORPUS)
+
+
+def test_the_bearer_token_is_required(api: Api) -> None:
+    bare = httpx.get(f"{api.base}/articles")
+    assert bare.status_code == 401 and bare.headers["www-authenticate"] == "Bearer"
+    assert bare.json()["error"] == "unauthorized"
+    wrong = httpx.get(f"{api.base}/articles", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    assert httpx.get(f"{api.base}/openapi.json").status_code == 401
+    page = httpx.get(f"{api.base}/")
+    assert page.status_code == 401 and 'name="token"' in page.text
+    refused = httpx.post(f"{api.base}/login", data={"token": "nope"})
+    assert refused.status_code == 401
+    with httpx.Client(base_url=api.base) as browser:
+        signed_in = browser.post("/login", data={"token": TOKEN})
+        assert (
+            signed_in.status_code == 303 and "httponly" in signed_in.headers["set-cookie"].lower()
+        )
+        assert browser.get("/").status_code == 200  # the cookie stands in for the header
+
+
+# -------------------------------------------------------------------- web page
+
+
+def test_the_web_page_searches_and_escapes(api: Api) -> None:
+    page = api.client.get("/", params={"q": "alert", "include_duplicates": "1"})
+    assert page.status_code == 200
+    html = page.text
+    assert "&lt;script&gt;" in html and "<script" not in html
+    assert "<mark>alert</mark>" in html
+    assert (
+        "javascript:"
+        not in html.split("<main>")[1].split("</main>")[0].replace("javascript:alert(1)", "")
+        or 'href="javascript:' not in html
+    )
+    assert 'href="javascript:' not in html
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert " src=" not in html and "<link" not in html  # no external requests
+    article = api.client.get(f"/ui/articles/{api.ids['markup_en']}")
+    assert article.status_code == 200 and "<script" not in article.text
+    assert "No frames found" in article.text and 'href="javascript:' not in article.text
+    original = api.client.get(f"/ui/articles/{api.ids['release_en']}").text
+    assert 'href="https://westwire.example/news/release_en"' in original
+    assert "<td>hostage_diplomacy</td><td>quoted</td>" in original
+    assert f"/ui/articles/{api.ids['copy_en']}" in original  # its copy is listed
+
+
+def test_the_web_page_filters_pages_and_errors(api: Api) -> None:
+    cyrillic = api.client.get("/", params={"q": "палітвязн*", "language": "be"}).text
+    assert "<mark>Палітвязні</mark>" in cyrillic or "<mark>палітвязняў</mark>" in cyrillic
+    listing = api.client.get("/").text
+    assert "newest first" in listing and 'rel="next"' not in listing
+    bad = api.client.get("/", params={"q": "belarus AND (x"})
+    assert bad.status_code == 400 and "at position 12" in bad.text
+    unknown = api.client.get("/", params={"source": "<b>nope</b>"})
+    assert unknown.status_code == 400 and "&lt;b&gt;nope&lt;/b&gt;" in unknown.text
+    assert api.client.get("/ui/articles/abc").status_code == 404
+    assert "not produced yet" in api.client.get("/ui/digests").text
+
+
+# ------------------------------------------------------------------ schemathesis
+
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_schema_conformance]  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_the_api_never_answers_with_a_server_error(api: Api, mode: GenerationMode) -> None:
+    """Schemathesis generates requests from the OpenAPI document (valid ones, then invalid
+    ones); every answer must be documented, match its schema and never be a 5xx."""
+    schema = schemathesis.openapi.from_url(f"{api.base}/openapi.json", headers=AUTH)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == 7
+    for operation in operations:
+
+        @given(case=operation.as_strategy(generation_mode=mode))
+        @settings(max_examples=20, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))  # fmt: skip
+        def check(case: schemathesis.Case) -> None:
+            case.call_and_validate(base_url=api.base, headers=AUTH, checks=CHECKS)
+
+        try:
+            check()
+        except Unsatisfiable:  # no invalid request exists (an operation without parameters)
+            assert mode is GenerationMode.NEGATIVE
+
+
+# ------------------------------------------------------------- framewatch serve
+
+
+def test_serve_refuses_other_addresses_without_a_token(tmp_path: Path) -> None:
+    public = run_cli("serve", "--host", "0.0.0.0")
+    assert public.code == 2
+    assert "a bearer token is required to serve on 0.0.0.0" in public.err
+    short = run_cli("serve", "--host", "0.0.0.0", "--token", "short")
+    assert short.code == 2 and "at least 16 characters" in short.err
+
+
+def test_framewatch_serve_answers_over_a_socket(api: Api, tmp_path: Path) -> None:
+    config = write_config(tmp_path / "fw.toml", api.url, [])
+    port = free_port()
+    env = {**os.environ, "FRAMEWATCH_API_TOKEN": TOKEN, "NO_COLOR": "1"}
+    env.pop("FRAMEWATCH_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ingest", "--config", str(config), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert httpx.get(f"{base}/articles").status_code == 401
+        found = httpx.get(f"{base}/articles", params={"q": "łukaszenka"}, headers=AUTH)
+        assert found.status_code == 200 and found.json()["total"] == 1
+    finally:
+        process.terminate()
+        out, _ = process.communicate(timeout=10)
+    assert f"serving on http://127.0.0.1:{port}/ (read-only; bearer token required)" in out

@@ -1,0 +1,104 @@
+"""Flags on a story's timeline: each kind fires on the day it should, and nothing else."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from ingest.flags import TimelineArticle, binomial_tail, compute_flags
+
+T0 = datetime(2025, 9, 1, 9, 0, tzinfo=UTC)
+TZ = ZoneInfo("Europe/Minsk")
+TYPICAL = {"hostage_diplomacy": ("independent", "western"), "humanitarian_pardon": ("state",)}
+
+
+def _a(i: int, day: int, outlet: str, group: str, *uses: tuple[str, str]) -> TimelineArticle:
+    return TimelineArticle(i, outlet, group, T0 + timedelta(days=day, minutes=i), tuple(uses))
+
+
+def _month() -> list[TimelineArticle]:
+    """A month of coverage with a voice adoption on day 10, a scare quote on day 12 and a
+    surge of 'humanitarian_pardon' on day 25."""
+    rows = []
+    i = 0
+    for day in range(0, 30):
+        i += 1  # background: one plain article a day from a wire
+        rows.append(_a(i, day, "wire.example", "western", ("political_prisoners", "own")))
+    for day in (2, 4, 6):  # herald quotes 'hostages' three times, then adopts it on day 10
+        i += 1
+        rows.append(_a(i, day, "herald.example", "western", ("hostage_diplomacy", "quoted")))
+    i += 1
+    rows.append(_a(i, 10, "herald.example", "western", ("hostage_diplomacy", "own")))
+    i += 1  # state media: plain 'political prisoners' on day 3, scare quotes from day 12
+    rows.append(_a(i, 3, "state.example", "by_state", ("political_prisoners", "own")))
+    i += 1
+    rows.append(_a(i, 12, "state.example", "by_state", ("political_prisoners", "distanced")))
+    for n in range(6):  # day 25: six articles call the release mercy
+        i += 1
+        rows.append(_a(i, 25, f"outlet{n}.example", "by_state", ("humanitarian_pardon", "own")))
+    return rows
+
+
+def _keys(timeline: list[TimelineArticle]) -> dict[str, datetime]:
+    return {d.key: d.first_seen_at for d in compute_flags(timeline, TYPICAL, TZ)}
+
+
+def test_each_kind_fires_on_its_day() -> None:
+    flags = _keys(_month())
+    assert flags["first_seen:hostage_diplomacy"].date() == (T0 + timedelta(days=2)).date()
+    assert (
+        flags["source_shift:hostage_diplomacy:herald.example"].date()
+        == (T0 + timedelta(days=10)).date()
+    )
+    distancing = [k for k in flags if k.startswith("distancing:political_prisoners:state.example")]
+    assert len(distancing) == 1 and flags[distancing[0]].date() == (T0 + timedelta(days=12)).date()
+    surge_day = (T0 + timedelta(days=25)).astimezone(TZ).date().isoformat()
+    assert f"surge:humanitarian_pardon:{surge_day}" in flags
+    assert not [k for k in flags if k.startswith("surge:political_prisoners")]  # steady, no surge
+    assert not [k for k in flags if k.startswith("source_shift:political_prisoners:wire")]
+
+
+def test_backfill_equals_live() -> None:
+    """Flags are a function of the timeline: feeding it day by day, or all at once in any
+    order, gives the same flags as of each day."""
+    month = _month()
+    all_at_once = {d.key: d for d in compute_flags(list(reversed(month)), TYPICAL, TZ)}
+    live: dict[str, object] = {}
+    for day in range(30):
+        upto = [a for a in month if a.when < T0 + timedelta(days=day + 1)]
+        for draft in compute_flags(upto, TYPICAL, TZ):
+            live.setdefault(draft.key, draft)
+    assert set(live) == set(all_at_once)
+    assert all(live[k] == all_at_once[k] for k in live)
+
+
+def test_cross_camp_adoption_scores_higher() -> None:
+    own_camp = [
+        _a(i, i, "herald.example", "western", ("hostage_diplomacy", "quoted")) for i in range(3)
+    ]
+    own_camp.append(_a(9, 9, "herald.example", "western", ("hostage_diplomacy", "own")))
+    other_camp = [
+        _a(i, i, "state.example", "by_state", ("hostage_diplomacy", "quoted")) for i in range(3)
+    ]
+    other_camp.append(_a(9, 9, "state.example", "by_state", ("hostage_diplomacy", "own")))
+    score = {
+        d.source: d.score
+        for d in compute_flags(own_camp + other_camp, TYPICAL, TZ)
+        if d.kind == "source_shift"
+    }
+    assert score["state.example"] == 2 * score["herald.example"]
+    statement = next(
+        d.statistic for d in compute_flags(other_camp, TYPICAL, TZ) if d.kind == "source_shift"
+    )
+    assert "after 3 articles" in statement and "typical of independent, western" in statement
+
+
+def test_used_plainly_from_the_start_is_not_a_shift() -> None:
+    rows = [_a(i, i, "a.example", "western", ("hostage_diplomacy", "own")) for i in range(5)]
+    assert not [d for d in compute_flags(rows, TYPICAL, TZ) if d.kind == "source_shift"]
+
+
+def test_binomial_tail() -> None:
+    assert binomial_tail(0, 10, 0.5) == 1.0
+    assert abs(binomial_tail(10, 10, 0.5) - 0.5**10) < 1e-12
+    assert abs(binomial_tail(5, 10, 0.5) - 0.623046875) < 1e-9
