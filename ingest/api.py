@@ -6,12 +6,13 @@ Endpoints (the OpenAPI document is at ``/openapi.json``):
   filters of ``framewatch search``; paginated (``limit`` capped at 1000, ``offset`` or
   ``page``).
 * ``GET /articles/{id}`` — one article with its stories, sightings, duplicates, cluster
-  and frames (frames stay empty until framing stores them).
+  and frames (each with its evidence sentence).
 * ``GET /clusters`` — recent event clusters.
 * ``GET /flags`` — novelty flags (empty until flagging has run).
 * ``GET /frames/timeline`` — how many of a story's articles used each frame per day, week
   or month (optionally in one voice).
-* ``GET /digests/{date}`` — 404 with a JSON body until digests are produced.
+* ``GET /digests`` and ``GET /digests/{date}`` — the daily digests written (one with its
+  Markdown; 404 with a JSON body for a day without one).
 * ``GET /healthz`` — liveness and schema revision (never needs the token).
 
 Errors are JSON ``Problem`` bodies: a malformed query is 400 with its ``position``, a
@@ -39,6 +40,8 @@ from ingest.api_models import (
     ArticlePage,
     ClusterList,
     ClusterOut,
+    DigestList,
+    DigestOut,
     FlagList,
     FlagOut,
     Health,
@@ -58,8 +61,9 @@ from ingest.searching import (
     story_names,
 )
 from ingest.timeline import frame_timeline
-from storage import frames, migrate, neardup
-from storage.browse import article_detail
+from ingest.webpages import read_digest_file
+from storage import digests, frames, migrate, neardup
+from storage.browse import article_detail, recent_digests
 from storage.db import make_engine, make_session_factory
 from storage.filters import SearchFilters, check_filters
 from storage.search import search_articles
@@ -118,8 +122,7 @@ FiltersDep = Annotated[FilterInput, Depends(filter_input)]
 def checked_filters(request: Request, session: Session, given: FilterInput) -> SearchFilters:
     settings: Settings = request.app.state.settings
     filters = build_filters(given)
-    frames = frame_names(settings) if filters.frame else []
-    check_filters(session, filters, story_names(settings), frames)
+    check_filters(session, filters, story_names(settings), request.app.state.frames)
     return filters
 
 
@@ -222,16 +225,47 @@ def frames_timeline(
                     buckets=[TimelineBucket.model_validate(b) for b in buckets])  # fmt: skip
 
 
+def _digest_out(row: Any, markdown: str | None = None) -> DigestOut:
+    html_url = f"/ui/digests/{row.story}/{row.day.isoformat()}" if row.html_path else None
+    return DigestOut(story=row.story, day=row.day, written_at=row.written_at,
+                     article_count=row.article_count, summary=row.summary,
+                     sent_at=row.sent_at, html_url=html_url, markdown=markdown)  # fmt: skip
+
+
+@router.get("/digests", response_model=DigestList, tags=["digests"])
+def list_digests(
+    request: Request,
+    session: SessionDep,
+    story: str | None = None,
+    limit: Annotated[int, Query(description="capped at 1000")] = 60,
+) -> DigestList:
+    """The daily digests written, newest day first."""
+    filters = checked_filters(request, session, FilterInput(story=story))
+    size, _ = page_window(limit, None, None)
+    rows = recent_digests(session, filters.story, size)
+    return DigestList(items=[_digest_out(row) for row in rows])
+
+
 @router.get(
     "/digests/{day}",
+    response_model=DigestOut,
     tags=["digests"],
-    status_code=404,
     responses={404: {"model": Problem, "description": "no digest for that day"}},
 )
-def get_digest(day: date) -> JSONResponse:
-    """The daily digest of ``day`` (YYYY-MM-DD). Answers 404 until digests are produced."""
-    detail = f"no digest for {day.isoformat()}: digests are not produced yet"
-    return _problem(404, "not_found", detail)
+def get_digest(
+    request: Request,
+    session: SessionDep,
+    day: date,
+    story: Annotated[str | None, Query(description="default: the first configured story")] = None,
+) -> Any:
+    """One day's digest (YYYY-MM-DD, in the configured timezone), with its Markdown."""
+    chosen = story or story_names(request.app.state.settings)[0]
+    checked_filters(request, session, FilterInput(story=chosen))
+    row = digests.get_digest(session, chosen, day)
+    if row is None:
+        detail = f"no digest for {day.isoformat()} ({chosen}); `framewatch digest` writes them"
+        return _problem(404, "not_found", detail)
+    return _digest_out(row, read_digest_file(row.md_path))
 
 
 @router.get(
@@ -316,6 +350,7 @@ def create_app(
     app.state.settings, app.state.engine = settings, engine
     app.state.factory = make_session_factory(engine)
     app.state.token = token
+    app.state.frames = frame_names(settings)  # the codebooks' frames, loaded once
     _install_error_handlers(app)
     _install_middleware(app, token)
     app.include_router(router)

@@ -52,8 +52,11 @@ class Hit(_Out):
 class ArticlePage(_Out):
     query: str | None
     sort: str
-    total: int = Field(description="matching articles, counted up to 10,000")
-    total_exact: bool = Field(description="false when there are more than `total`")
+    total: int = Field(description="matching articles, counted up to 2,000")
+    total_exact: bool = Field(
+        description="false when there are more than `total`; relevance is then ranked "
+        "among the newest 2,000 matches"
+    )
     limit: int
     offset: int
     next_offset: int | None
@@ -160,6 +163,21 @@ class Timeline(_Out):
     interval: str
     voice: str | None
     buckets: list[TimelineBucket]
+
+
+class DigestOut(_Out):
+    story: str
+    day: date = Field(description="calendar day in the configured timezone")
+    written_at: datetime
+    article_count: int
+    summary: str
+    sent_at: datetime | None
+    html_url: str | None = Field(description="the HTML digest on the web page, if written")
+    markdown: str | None = Field(None, description="the Markdown digest (one digest only)")
+
+
+class DigestList(_Out):
+    items: list[DigestOut]
 
 
 class Health(_Out):

@@ -18,7 +18,7 @@ from ingest.poll import PollReport, poll_feeds
 from ingest.webfixture import FixtureServer
 from storage import migrate, repo
 from storage.db import make_engine, make_session_factory, unit_of_work
-from storage.models import Article, Sighting
+from storage.models import Article, Cluster, Flag, Sighting
 
 DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
 CONFIG_TEMPLATE = DEMO_DATA / "framewatch.toml"
@@ -88,12 +88,19 @@ def _print_summary(console: Console, report: PollReport, factory: object) -> Non
     with unit_of_work(factory) as session:  # type: ignore[arg-type]
         rows = session.execute(select(Article.outlet, Article.language)).all()
         sightings = repo.count(session, Sighting)
+        copies = repo.count(session, Article, Article.duplicate_of.is_not(None))
+        clusters = repo.count(session, Cluster)
+        flags = repo.count(session, Flag)
     by_outlet = Counter(outlet for outlet, _ in rows)
     by_language = Counter(language or "?" for _, language in rows)
     console.print(
         f"entries seen: {report.total('entries')}, new: {report.total('new_entries')}, "
         f"relevant and stored: {report.total('stored')}, duplicates: {report.total('duplicates')}, "
         f"off-story: {report.total('irrelevant')}, sightings: {sightings}",
+        markup=False,
+    )
+    console.print(
+        f"near-copies: {copies}, event clusters: {clusters}, framing flags: {flags}",
         markup=False,
     )
     table = Table(title="stored articles by outlet")
@@ -113,7 +120,11 @@ def _print_next_steps(console: Console, config: Path) -> None:
     console.print("\nnext, try:", markup=False)
     for command in (
         "sources",
+        "flags",
+        "frames",
+        "clusters",
+        'search "hostage* OR заложник*"',
         "export --format jsonl | head -3",
-        "export --format csv --out articles.csv",
+        "serve            # then open http://127.0.0.1:8080/",
     ):
         console.print(f"  framewatch --config {config} {command}", markup=False)

@@ -19,7 +19,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 from xml.etree import ElementTree as ET
@@ -39,6 +39,7 @@ MAX_TEXT = 2000  # characters kept of any one piece of article text
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]")
 _SPACES = re.compile(r"\s+")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~&!])")
+_URL_SAFE = "/:?#[]@!$&'*+,;=%-._~"  # kept as they are in a Markdown link's <destination>
 
 
 @dataclass(frozen=True)
@@ -173,9 +174,6 @@ def markdown_link(text: object, url: str | None) -> Markdown:
     return Markdown(f"[{label}](<{quote(href, safe=_URL_SAFE)}>)")
 
 
-_URL_SAFE = "/:?#[]@!$&'*+,;=%-._~"
-
-
 # -- rendering --------------------------------------------------------------------------
 
 
@@ -244,12 +242,11 @@ def entry_id(story: str, day: date) -> str:
 
 def render_atom(entries: Sequence[FeedEntry], feed_id: str, title: str) -> str:
     """The Atom feed of digests, newest first; deterministic for the same entries."""
-    ET.register_namespace("", ATOM_NS)
     ordered = sorted(entries, key=lambda e: (e.day, e.story), reverse=True)
-    feed = ET.Element(f"{{{ATOM_NS}}}feed")
+    feed = ET.Element("feed", xmlns=ATOM_NS)
     _sub(feed, "id", feed_id)
     _sub(feed, "title", title)
-    updated = max((e.written_at for e in ordered), default=datetime(2025, 1, 1))
+    updated = max((e.written_at for e in ordered), default=datetime(2025, 1, 1, tzinfo=UTC))
     _sub(feed, "updated", _rfc3339(updated))
     _sub(_sub(feed, "author"), "name", "framewatch")
     for entry in ordered:
@@ -258,20 +255,20 @@ def render_atom(entries: Sequence[FeedEntry], feed_id: str, title: str) -> str:
         _sub(node, "title", f"{entry.story} — {entry.day.isoformat()}")
         _sub(node, "updated", _rfc3339(entry.written_at))
         _sub(node, "summary", clean_text(entry.summary))
-        ET.SubElement(node, f"{{{ATOM_NS}}}link", rel="alternate", type="text/html",
-                      href=entry.link)  # fmt: skip
+        kind = "text/html" if entry.link.endswith(".html") else "text/markdown"
+        ET.SubElement(node, "link", rel="alternate", type=kind, href=entry.link)
     body = ET.tostring(feed, encoding="unicode")
     return f'<?xml version="1.0" encoding="utf-8"?>\n{body}\n'
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
-    node = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}")
+    node = ET.SubElement(parent, tag)
     if text is not None:
         node.text = clean_text(text)
     return node
 
 
 def _rfc3339(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value.tzinfo is None else (
-        value.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
-    )  # fmt: skip
+    """An aware time as Atom wants it (naive times are taken as UTC)."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -174,9 +174,13 @@ def write_digest(
     return written
 
 
-def _entry_link(path: str, out_dir: Path) -> str:
-    file = Path(path)
-    return file.name if file.parent == out_dir else file.as_uri()
+def _entry_link(paths: Sequence[str | None], out_dir: Path) -> str | None:
+    """The digest's file in ``out_dir`` (HTML first) as a relative link, else a file: URI."""
+    files = [Path(p) for p in paths if p]
+    local = [f for f in files if f.parent == out_dir]
+    if local:
+        return local[0].name
+    return files[0].as_uri() if files else None
 
 
 def write_feed(factory: sessionmaker[Session], out_dir: Path) -> Path:
@@ -184,16 +188,11 @@ def write_feed(factory: sessionmaker[Session], out_dir: Path) -> Path:
     out_dir = out_dir.resolve()
     with unit_of_work(factory) as session:
         rows = digests.list_digests(session, FEED_ENTRIES)
+        links = [(row, _entry_link((row.html_path, row.md_path), out_dir)) for row in rows]
         entries = [
-            FeedEntry(
-                row.story,
-                row.day,
-                row.written_at,
-                row.summary,
-                _entry_link(row.html_path or row.md_path or "", out_dir),
-            )
-            for row in rows
-            if row.html_path or row.md_path
+            FeedEntry(row.story, row.day, row.written_at, row.summary, link)
+            for row, link in links
+            if link is not None
         ]
     digest_of_dir = hashlib.sha256(str(out_dir).encode()).hexdigest()[:16]
     feed = render_atom(

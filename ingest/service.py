@@ -76,10 +76,10 @@ class Service:
 
     def run(self) -> None:
         """Start, block until a signal, stop. Raises AlreadyRunning if another service runs."""
+        self._install_signal_handlers()  # first: a signal during start-up still stops cleanly
         self.lock.acquire()
         try:
             self._start()
-            self._install_signal_handlers()
             log.info("framewatch service running (%d feeds, %d sites)",
                      len(self.settings.feeds), len(self.settings.sites))  # fmt: skip
             while not self.stop_event.wait(0.5):
@@ -106,12 +106,24 @@ class Service:
         self._add(
             "maintenance", self.maintain, "interval", hours=24, start=now + timedelta(minutes=1)
         )
+        self._schedule_digest(now)
         if self.options.metrics_port is not None:
             self.metrics_server = MetricsServer(
                 self.metrics, self.options.metrics_port, self.healthy
             )
             self.metrics_server.start()
         self.scheduler.start()
+
+    def _schedule_digest(self, now: datetime) -> None:
+        hour, minute = (int(part) for part in self.settings.schedule.digest_at.split(":"))
+        job = self._guarded("digest", self.digest)
+        self.scheduler.add_job(
+            job, "cron", id="digest", name="digest", hour=hour, minute=minute,
+            timezone=self.settings.schedule.timezone,
+        )  # fmt: skip
+        # A digest missed while the service was down is written once, now: the job writes
+        # only days not written yet, so a restart never repeats one.
+        self.scheduler.add_job(job, "date", id="digest-catch-up", run_date=now)
 
     def _add(
         self, name: str, func: Callable[[], Any], trigger: str, start: datetime, **interval: float
@@ -184,6 +196,13 @@ class Service:
 
         for report in crawl_sites(self.settings, self.factory, stop=self.stop_event):
             self.metrics.crawls.labels(report.status).inc()
+
+    def digest(self) -> None:
+        from ingest.digest_job import run_daily_digest
+
+        written = run_daily_digest(self.settings, self.factory, datetime.now(UTC))
+        if written:
+            log.info("digest written: %s", ", ".join(str(p) for p in written))
 
     def maintain(self) -> None:
         with unit_of_work(self.factory) as session:

@@ -1,5 +1,5 @@
 """The web page served by ``framewatch serve``: search with filters, results with
-snippets, an article view (frames, evidence, sightings, copies) and the digests.
+snippets, an article view (frames, evidence, sightings, copies) and the digests written.
 
 Server-rendered Jinja2 with autoescaping; no JavaScript, no external requests (inline
 CSS; a Content-Security-Policy that allows nothing else). Every article- or feed-derived
@@ -10,7 +10,7 @@ only http(s) URLs ever become links.
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -22,13 +22,13 @@ from ingest.errors import FilterError, QueryError
 from ingest.searching import (
     FilterInput,
     build_filters,
-    frame_names,
     page_window,
     parse_search,
     safe_link,
     story_names,
 )
-from storage.browse import article_detail, filter_choices
+from storage import digests
+from storage.browse import article_detail, filter_choices, recent_digests
 from storage.filters import VOICES, check_filters
 from storage.search import SearchPage, search_articles, split_marked
 
@@ -95,12 +95,11 @@ def _run_search(request: Request, form: dict[str, str], session: Any) -> SearchP
     settings = request.app.state.settings
     query = parse_search(form["q"])
     filters = build_filters(_filters_of(request, form))
-    frames = frame_names(settings) if filters.frame else []
-    check_filters(session, filters, story_names(settings), frames)
+    check_filters(session, filters, story_names(settings), request.app.state.frames)
     page_text = request.query_params.get("page", "1")
     page = int(page_text) if page_text.isascii() and page_text.isdigit() else 1
     limit, offset = page_window(PAGE_SIZE, None, max(1, min(page, 10**6)))
-    sort = form["sort"] if form["sort"] in ("relevance", "date") and query else "date"
+    sort = "date" if query is None or form["sort"] == "date" else "relevance"
     return search_articles(session, query, filters, sort, limit, offset)
 
 
@@ -112,7 +111,8 @@ def search_page(request: Request) -> Response:
     status = 200
     with request.app.state.factory() as session:
         settings = request.app.state.settings
-        context["choices"] = filter_choices(session, story_names(settings), frame_names(settings))
+        frames = request.app.state.frames
+        context["choices"] = filter_choices(session, story_names(settings), frames)
         try:
             page = _run_search(request, form, session)
         except QueryError as exc:
@@ -141,9 +141,47 @@ def article_page(request: Request, article_id: str) -> Response:
     return render("article.html", a=detail)
 
 
+MAX_DIGEST_BYTES = 5_000_000
+
+
+def read_digest_file(path: str | None) -> str | None:
+    """A written digest file's text (None if it is gone); digests are framewatch's own."""
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(MAX_DIGEST_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
 @router.get("/ui/digests", response_class=HTMLResponse)
-def digests_page() -> Response:
-    return render("digests.html")
+def digests_page(request: Request) -> Response:
+    with request.app.state.factory() as session:
+        rows = recent_digests(session, None, 120)
+    return render("digests.html", digests=rows)
+
+
+@router.get("/ui/digests/{story}/{day}", response_class=HTMLResponse)
+def digest_page(request: Request, story: str, day: str) -> Response:
+    """A written digest: its HTML file as framewatch wrote it, else its Markdown."""
+    row = None
+    try:
+        wanted = date.fromisoformat(day)
+    except ValueError:
+        wanted = None
+    if wanted is not None:
+        with request.app.state.factory() as session:
+            row = digests.get_digest(session, story, wanted)
+    if row is None:
+        return render("message.html", 404, heading="Not found", message="No such digest.",
+                      login=False)  # fmt: skip
+    html = read_digest_file(row.html_path)
+    if html is not None:
+        response = HTMLResponse(html)
+        response.headers["Content-Security-Policy"] = CSP
+        return response
+    return render("digest.html", d=row, markdown=read_digest_file(row.md_path) or "")
 
 
 @router.get("/login", response_class=HTMLResponse)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from storage import repo
 from storage.filters import stored_frames, stored_stories
 from storage.frames import frames_by_article
-from storage.models import Article, Cluster, Sighting, Source, StoryMembership
+from storage.models import Article, Cluster, Digest, Sighting, Source, StoryMembership
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,14 @@ def article_detail(session: Session, article_id: int) -> ArticleDetail | None:
         cluster=_cluster(session, a.cluster_id),
         frames=_frames(session, a.id),
     )  # fmt: skip
+
+
+def recent_digests(session: Session, story: str | None, limit: int) -> list[Digest]:
+    """The digests written, newest day first (of one story, or all)."""
+    query = select(Digest).order_by(Digest.day.desc(), Digest.story).limit(limit)
+    if story is not None:
+        query = query.where(Digest.story == story)
+    return list(session.scalars(query))
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from ingest.errors import StorageError
 from ingest.query import fold_text
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_MMAP_BYTES = 1 << 30
+READ_CACHE_KIB = 32_768
 
 
 def _on_sqlite_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -45,6 +47,9 @@ def _on_sqlite_begin(conn: Any) -> None:
 def _on_sqlite_connect_read_only(dbapi_conn: sqlite3.Connection, record: Any) -> None:
     _on_sqlite_connect(dbapi_conn, record)
     dbapi_conn.execute("PRAGMA query_only=ON")
+    # Searches read many scattered rows: map the file and keep a larger page cache.
+    dbapi_conn.execute(f"PRAGMA mmap_size={READ_MMAP_BYTES}")
+    dbapi_conn.execute(f"PRAGMA cache_size=-{READ_CACHE_KIB}")
 
 
 def _on_sqlite_begin_read_only(conn: Any) -> None:

@@ -107,55 +107,60 @@ def timeline_date() -> ColumnElement[Any]:
     return func.coalesce(Article.published_at, Article.fetched_at)
 
 
-class _Columns:
-    """Article columns as filters see them; ``indexed=False`` (SQLite) hides their indexes
-    behind a no-op unary ``+``, so a full-text query is always driven by its own index."""
+# Filters that rarely narrow much; a query plan driven by their indexes is usually slow.
+BROAD = frozenset({"duplicate_of", "language", "outlet"})
+EVERY = BROAD | {"timeline"}
 
-    def __init__(self, indexed: bool) -> None:
-        self.indexed = indexed
 
-    def __call__(self, column: Any) -> Any:
-        if self.indexed:
-            return column
-        return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
+def hidden(column: Any) -> Any:
+    """``+column``: the same value, but SQLite will not pick an index for it."""
+    return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
 
 
 def filter_clauses(
-    session: Session, filters: SearchFilters, indexed: bool = True
+    session: Session, filters: SearchFilters, hide: frozenset[str] = frozenset()
 ) -> list[Clause]:
-    """WHERE clauses for ``filters`` over ``articles`` (values bound, never spliced)."""
-    col = _Columns(indexed)
+    """WHERE clauses for ``filters`` over ``articles`` (values bound, never spliced).
+
+    ``hide`` names filters whose indexes SQLite must not use (``BROAD``, ``"timeline"``),
+    so that a plan is driven by the full-text or timeline index instead. Selective
+    filters (cluster, source) keep theirs.
+    """
+
+    def col(name: str, column: Any) -> Any:
+        return hidden(column) if name in hide else column
+
     clauses: list[Clause] = []
     if not filters.include_duplicates:
-        clauses.append(col(Article.duplicate_of).is_(None))
+        clauses.append(col("duplicate_of", Article.duplicate_of).is_(None))
     if filters.since:
-        clauses.append(col(timeline_date()) >= filters.since)
+        clauses.append(col("timeline", timeline_date()) >= filters.since)
     if filters.until:
-        clauses.append(col(timeline_date()) < filters.until)
+        clauses.append(col("timeline", timeline_date()) < filters.until)
     if filters.outlets:
-        clauses.append(col(Article.outlet).in_(filters.outlets))
+        clauses.append(col("outlet", Article.outlet).in_(filters.outlets))
     if filters.languages:
-        clauses.append(col(Article.language).in_(filters.languages))
+        clauses.append(col("language", Article.language).in_(filters.languages))
     if filters.cluster is not None:
-        clauses.append(col(Article.cluster_id) == filters.cluster)
+        clauses.append(Article.cluster_id == filters.cluster)
     if filters.sources:
         carried = (
             select(Sighting.article_id)
             .join(Source, Source.id == Sighting.source_id)
             .where(Source.name.in_(filters.sources))
         )
-        clauses.append(col(Article.id).in_(carried))
+        clauses.append(Article.id.in_(carried))
     if filters.story:
         clauses.append(
             exists().where(
                 StoryMembership.article_id == Article.id, StoryMembership.story == filters.story
             )
         )
-    clauses.extend(_framing_clauses(session, filters, col))
+    clauses.extend(_framing_clauses(session, filters))
     return clauses
 
 
-def _framing_clauses(session: Session, filters: SearchFilters, col: _Columns) -> list[Clause]:
+def _framing_clauses(session: Session, filters: SearchFilters) -> list[Clause]:
     clauses: list[Clause] = []
     if filters.frame is not None or filters.voice is not None:
         framed = select(ArticleFrame.id).where(ArticleFrame.article_id == Article.id)
@@ -165,7 +170,7 @@ def _framing_clauses(session: Session, filters: SearchFilters, col: _Columns) ->
             framed = framed.where(ArticleFrame.voice == filters.voice)
         clauses.append(framed.exists())
     if filters.flagged:
-        clauses.append(col(Article.id).in_(_flagged_ids(session)))
+        clauses.append(hidden(Article.id).in_(_flagged_ids(session)))
     return clauses
 
 

@@ -123,3 +123,37 @@ def to_tsquery(query: Query, fold: Fold = _identity) -> str:
         case Not():
             raise ValueError("a NOT outside an AND cannot be searched (see ingest.query)")
     raise TypeError(f"not a query node: {query!r}")
+
+
+# -------------------------------------------------------------------- relaxing
+
+
+def has_phrases(query: Query) -> bool:
+    return any(isinstance(leaf, Phrase) and len(leaf.words) > 1 for leaf in leaves(query))
+
+
+def relax(query: Query) -> Query | None:
+    """A query without word positions that matches at least what ``query`` matches.
+
+    Phrases become the AND of their words and negated parts are dropped (a NOT of a
+    relaxed phrase would exclude too much). None when nothing positive is left. A GIN
+    index answers such a query without reading any document; the exact query is then
+    checked on the few candidates (see ``storage.search``).
+    """
+    match query:
+        case Term():
+            return query
+        case Phrase(words, prefix_last):
+            if len(words) == 1:
+                return Term(words[0], prefix_last)
+            terms = [Term(w) for w in words[:-1]] + [Term(words[-1], prefix_last)]
+            return And(tuple(terms))
+        case Or(children):
+            relaxed = [relax(child) for child in children]
+            if any(r is None for r in relaxed):
+                return None
+            return Or(tuple(r for r in relaxed if r is not None))
+        case And(children):
+            kept = [r for c in children if not isinstance(c, Not) and (r := relax(c))]
+            return kept[0] if len(kept) == 1 else (And(tuple(kept)) if kept else None)
+    return None

@@ -12,6 +12,7 @@ renderer escapes the text itself.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,14 +33,15 @@ from sqlalchemy.sql.elements import BindParameter
 
 from ingest.query import Query
 from storage import fts, repo
-from storage.filters import SearchFilters, filter_clauses, timeline_date
+from storage.filters import BROAD, EVERY, SearchFilters, filter_clauses, hidden, timeline_date
 from storage.frames import frames_by_article
 from storage.models import Article
 from storage.search_schema import FTS_TABLE, SEARCH_COLUMN, TS_CONFIG
 
 MAX_LIMIT = 1000
 # Relevance is ranked among the newest RANK_WINDOW matches; counts stop there too.
-RANK_WINDOW = COUNT_CAP = 5000
+RANK_WINDOW = COUNT_CAP = 2000
+PHRASE_CANDIDATES = 4 * (RANK_WINDOW + 1)  # PostgreSQL: word matches checked for a phrase
 SORTS = ("relevance", "date")
 MARK_START, MARK_END = "\ue000", "\ue001"
 ELLIPSIS = "…"
@@ -109,6 +111,11 @@ def highlight_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def ranked_window(page: SearchPage) -> bool:
+    """Whether relevance was ranked among the newest RANK_WINDOW matches, not all."""
+    return page.sort == "relevance" and not page.total_exact
+
+
 # ------------------------------------------------------------------- match clauses
 
 
@@ -146,43 +153,76 @@ def _pg_match(query: Query) -> list[ColumnElement[Any]]:
 
 
 def _newest_matches(
-    session: Session, query: Query, filters: SearchFilters, scored: bool
+    session: Session, query: Query, filters: SearchFilters, scored: bool, limit: int
 ) -> Select[Any]:
-    """Matches passing the filters, newest stored first: (id[, score]).
+    """Up to ``limit`` matches passing the filters, newest stored first: (id[, score]).
 
-    Read in the full-text index's own order and stopped by the caller's LIMIT, so the cost
-    is bounded by the window, not by how many articles match. On SQLite the filters'
-    column indexes are hidden, so the full-text index always drives.
+    Read in id order and stopped at ``limit``, so the cost is bounded by the window, not
+    by how many articles match, and relevance is computed only for the window. On SQLite
+    the filters' column indexes are hidden, so the full-text index always drives.
     """
+    if _is_postgres(session):
+        return _pg_newest_matches(session, query, filters, scored, limit)
     columns: list[Any] = [Article.id]
     if scored:
         columns.append(_score(session, query).label("score"))
-    if _is_postgres(session):
-        where = [*_pg_match(query), *filter_clauses(session, filters)]
-        return select(*columns).where(*where).order_by(Article.id.desc())
-    where = [_fts5_match(query), *filter_clauses(session, filters, indexed=False)]
+    where = [_fts5_match(query), *filter_clauses(session, filters, hide=EVERY)]
     joined = _FTS.join(Article, Article.id == _FTS.c.rowid)
-    return select(*columns).select_from(joined).where(*where).order_by(_FTS.c.rowid.desc())
+    stmt = select(*columns).select_from(joined).where(*where)
+    return stmt.order_by(_FTS.c.rowid.desc()).limit(limit)
+
+
+def _pg_newest_matches(
+    session: Session, query: Query, filters: SearchFilters, scored: bool, limit: int
+) -> Select[Any]:
+    """PostgreSQL: a GIN index answers word queries alone but must re-read each
+    candidate's tsvector for phrases; so phrases are first narrowed to the newest
+    candidates of their words (no re-reading), then checked exactly, newest first."""
+    where = filter_clauses(session, filters)
+    # Ordered by id + 0: a backward scan of the primary key that tests every row's
+    # tsvector is what the planner likes, and it reads the whole table for rare words.
+    newest = select(Article.id).where(*where, *_pg_match(query)).limit(limit)
+    relaxed = fts.relax(query) if fts.has_phrases(query) else None
+    if relaxed is not None:
+        candidates = session.scalars(
+            select(Article.id).where(*where, *_pg_match(relaxed))
+            .order_by((Article.id + 0).desc()).limit(PHRASE_CANDIDATES)
+        ).all()  # fmt: skip
+        exact = select(Article.id).where(Article.id.in_(candidates), *_pg_match(query))
+        verified = session.scalars(exact.order_by(Article.id.desc()).limit(limit)).all()
+        if len(verified) == limit or len(candidates) < PHRASE_CANDIDATES:
+            newest = select(Article.id).where(Article.id.in_(verified))
+    if not scored:
+        return newest  # a count: any matches will do
+    window = newest.order_by((Article.id + 0).desc()).subquery()
+    score = _score(session, query).label("score")
+    return select(Article.id, score).join(window, window.c.id == Article.id)
 
 
 def _by_date(session: Session, query: Query | None, filters: SearchFilters) -> Select[Any]:
-    """Matches (or all articles) passing the filters, newest on the timeline first."""
-    stmt = select(Article.id).where(*filter_clauses(session, filters))
-    if query is not None and _is_postgres(session):
-        stmt = stmt.where(*_pg_match(query))
-    elif query is not None:
-        stmt = stmt.where(Article.id.in_(select(_FTS.c.rowid).where(_fts5_match(query))))
+    """Matches (or all articles) passing the filters, newest on the timeline first.
+
+    On SQLite the timeline index drives (read newest first, stopped by the LIMIT) and
+    each article is checked against the set of full-text matches, built once.
+    """
+    if _is_postgres(session):
+        stmt = select(Article.id).where(*filter_clauses(session, filters))
+        if query is not None:
+            stmt = stmt.where(*_pg_match(query))
+    else:
+        stmt = select(Article.id).where(*filter_clauses(session, filters, hide=BROAD))
+        if query is not None:
+            matched = select(_FTS.c.rowid).where(_fts5_match(query))
+            stmt = stmt.where(hidden(Article.id).in_(matched))
     return stmt.order_by(timeline_date().desc(), Article.id.desc())
 
 
 def _count(session: Session, query: Query | None, filters: SearchFilters) -> tuple[int, bool]:
     """How many articles match, counted up to COUNT_CAP; and whether that is all of them."""
-    if query is None:
-        stmt = select(Article.id).where(*filter_clauses(session, filters))
-    elif filters.since or filters.until:  # a time range: read it from the timeline index
+    if query is None or filters.since or filters.until:  # read the timeline index
         stmt = _by_date(session, query, filters).order_by(None)
     else:
-        stmt = _newest_matches(session, query, filters, scored=False)
+        stmt = _newest_matches(session, query, filters, False, COUNT_CAP + 1)
     capped = stmt.limit(COUNT_CAP + 1).subquery()
     total = session.scalar(select(func.count()).select_from(capped)) or 0
     return min(total, COUNT_CAP), total <= COUNT_CAP
@@ -210,12 +250,11 @@ def search_articles(
     filters = filters or SearchFilters()
     scores: dict[int, float] = {}
     if query is not None and sort == "relevance":
-        window = _newest_matches(session, query, filters, scored=True).limit(RANK_WINDOW + 1)
-        rows = session.execute(window).all()
+        window = _newest_matches(session, query, filters, True, RANK_WINDOW + 1)
+        rows = session.connection().execute(window).all()  # Core rows: thousands of them
         total, exact = min(len(rows), COUNT_CAP), len(rows) <= COUNT_CAP
-        ranked = sorted(rows[:RANK_WINDOW], key=lambda row: (-row.score, -row.id))
-        page = ranked[offset : offset + limit]
-        ids, scores = [row.id for row in page], {row.id: row.score for row in page}
+        best = heapq.nlargest(offset + limit, ((score, id_) for id_, score in rows[:RANK_WINDOW]))
+        ids, scores = [id_ for _, id_ in best[offset:]], {id_: score for score, id_ in best}
     else:
         ids = list(session.scalars(_by_date(session, query, filters).limit(limit).offset(offset)))
         total, exact = _count(session, query, filters)

@@ -136,9 +136,10 @@ def late_item(n: int, fetched: datetime) -> ArticleItem:
     return replace(base, title=f"Late arrival {n}", fetched_at=fetched)
 
 
-def hostile_data(base_url: str) -> DigestData:
+def hostile_data(server_url: str) -> DigestData:
     """A digest built in memory whose every text field is hostile; any request to
-    ``base_url`` would mean a payload was loaded."""
+    ``server_url``/digest-test/ would mean a payload was loaded or a link followed."""
+    base_url = f"{server_url}/digest-test"
     payloads = [
         f"<script>document.title='PWNED'</script><script src=\"{base_url}/pwned-js\"></script>",
         f'<img src="{base_url}/pwned-img" onerror="document.title=\'PWNED\'">',

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
@@ -30,8 +31,10 @@ from schemathesis.specs.openapi.checks import (
 
 from ingest.api import create_app
 from ingest.config import settings_from_mapping
+from storage.db import make_engine, make_session_factory, unit_of_work
+from storage.models import Digest
 from tests.conftest import run_cli, write_config
-from tests.search_corpus import CORPUS, corpus_database
+from tests.search_corpus import CORPUS, STORY, corpus_database
 from tests.test_search import INJECTIONS
 
 TOKEN = "test-token-0123456789abcdef"
@@ -57,7 +60,9 @@ class Api:
 )
 def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     """The corpus served by uvicorn on a free loopback port, with a token."""
-    with corpus_database(request.param, tmp_path_factory.mktemp("api")) as (url, ids):
+    folder = tmp_path_factory.mktemp("api")
+    with corpus_database(request.param, folder) as (url, ids):
+        _write_digest(url, folder)
         app = create_app(settings_from_mapping({"database": {"url": url}}), token=TOKEN)
         port = free_port()
         server = uvicorn.Server(
@@ -74,6 +79,23 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         server.should_exit = True
         thread.join(10)
         app.state.engine.dispose()
+
+
+DIGEST_DAY = date(2025, 9, 12)
+
+
+def _write_digest(url: str, folder: Path) -> None:
+    """One written digest (files and row), as `framewatch digest` leaves them."""
+    html, md = folder / "digest.html", folder / "digest.md"
+    html.write_text("<!doctype html><h1>Digest of 12 September</h1>", encoding="utf-8")
+    md.write_text("# Digest of 12 September\n\n- 3 articles", encoding="utf-8")
+    engine = make_engine(url)
+    with unit_of_work(make_session_factory(engine)) as session:
+        session.add(Digest(
+            story=STORY, day=DIGEST_DAY, written_at=datetime(2025, 9, 13, 5, tzinfo=UTC),
+            html_path=str(html), md_path=str(md), article_count=3, summary="3 articles",
+        ))  # fmt: skip
+    engine.dispose()
 
 
 def _titles(body: dict[str, object]) -> set[str]:
@@ -168,9 +190,16 @@ def test_clusters_flags_timeline_digests_health(api: Api) -> None:
                                                        "until": "2025-09-12"}).json()  # fmt: skip
     assert [b["start"] for b in daily["buckets"]] == ["2025-09-12"]
     assert daily["buckets"][0]["frames"]["humanitarian_pardon"] == 2
-    digest = api.client.get("/digests/2025-09-01")
-    assert digest.status_code == 404 and "no digest for 2025-09-01" in digest.json()["detail"]
+    missing = api.client.get("/digests/2025-09-01")
+    assert missing.status_code == 404 and "no digest for 2025-09-01" in missing.json()["detail"]
     assert api.client.get("/digests/not-a-day").status_code == 422
+    digest = api.client.get("/digests/2025-09-12").json()
+    assert (
+        digest["markdown"].startswith("# Digest of 12 September") and digest["article_count"] == 3
+    )
+    assert digest["html_url"] == "/ui/digests/belarus-prisoners/2025-09-12"
+    listed = api.client.get("/digests").json()["items"]
+    assert [d["day"] for d in listed] == ["2025-09-12"] and listed[0]["markdown"] is None
     health = httpx.get(f"{api.base}/healthz")  # no token needed
     assert health.status_code == 200 and health.json()["status"] == "ok"
 
@@ -233,6 +262,9 @@ def test_the_web_page_searches_and_escapes(api: Api) -> None:
 def test_the_web_page_filters_pages_and_errors(api: Api) -> None:
     cyrillic = api.client.get("/", params={"q": "палітвязн*", "language": "be"}).text
     assert "<mark>Палітвязні</mark>" in cyrillic or "<mark>палітвязняў</mark>" in cyrillic
+    assert "matches, by relevance" in cyrillic  # relevance unless date is asked for
+    by_date = api.client.get("/", params={"q": "belarus", "sort": "date"}).text
+    assert "matches, by date" in by_date
     listing = api.client.get("/").text
     assert "newest first" in listing and 'rel="next"' not in listing
     bad = api.client.get("/", params={"q": "belarus AND (x"})
@@ -240,7 +272,13 @@ def test_the_web_page_filters_pages_and_errors(api: Api) -> None:
     unknown = api.client.get("/", params={"source": "<b>nope</b>"})
     assert unknown.status_code == 400 and "&lt;b&gt;nope&lt;/b&gt;" in unknown.text
     assert api.client.get("/ui/articles/abc").status_code == 404
-    assert "not produced yet" in api.client.get("/ui/digests").text
+    listing = api.client.get("/ui/digests").text
+    assert 'href="/ui/digests/belarus-prisoners/2025-09-12"' in listing
+    page = api.client.get("/ui/digests/belarus-prisoners/2025-09-12")
+    assert "Digest of 12 September" in page.text and "default-src 'none'" in page.headers[
+        "content-security-policy"]  # fmt: skip
+    assert api.client.get("/ui/digests/belarus-prisoners/2025-09-01").status_code == 404
+    assert api.client.get("/ui/digests/x/not-a-day").status_code == 404
 
 
 # ------------------------------------------------------------------ schemathesis
@@ -256,7 +294,7 @@ def test_the_api_never_answers_with_a_server_error(api: Api, mode: GenerationMod
     ones); every answer must be documented, match its schema and never be a 5xx."""
     schema = schemathesis.openapi.from_url(f"{api.base}/openapi.json", headers=AUTH)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 7
+    assert len(operations) == 8
     for operation in operations:
 
         @given(case=operation.as_strategy(generation_mode=mode))

@@ -166,6 +166,19 @@ def _pg_check(url: str, tsquery_text: str) -> None:
         )
 
 
+# ----------------------------------------------------------------- relaxing
+
+
+@settings(max_examples=300, deadline=None)
+@given(query=queries(_word("abdeilnorstxzłóёйяіў", ("belarus", "frees", "prisoners", "минск"))))
+def test_a_relaxed_query_matches_at_least_as_much(query: Query) -> None:
+    relaxed = fts.relax(query)
+    assert relaxed is None or not fts.has_phrases(relaxed)
+    for title, body in DOCS:
+        if match_story(query, title, body) is not None and relaxed is not None:
+            assert match_story(relaxed, title, body) is not None
+
+
 # ----------------------------------------------- same answers as story matching
 
 DOCS = [

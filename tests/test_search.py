@@ -188,6 +188,40 @@ def test_pagination_partitions_the_results(corpus: Corpus) -> None:
     assert capped.limit == 1000
 
 
+def test_relevance_is_ranked_among_the_newest_matches(
+    corpus: Corpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A query matching more than the window ranks the newest window of matches."""
+    from storage import search
+
+    _, ids, factory = corpus
+    monkeypatch.setattr(search, "RANK_WINDOW", 3)
+    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    query = parse_query("belarus OR лукашенко OR лукашэнка OR białoruś OR lukashenko")
+    with unit_of_work(factory) as session:
+        page = search_articles(session, query, SearchFilters())
+        dated = search_articles(session, query, SearchFilters(), "date")
+    newest = sorted(ids[k] for k in ("release_pl", "sport_en", "markup_en"))  # by id
+    assert not page.total_exact and page.total == 3 and search.ranked_window(page)
+    assert sorted(h.id for h in page.hits) == newest
+    assert [h.score for h in page.hits] == sorted((h.score for h in page.hits), reverse=True)
+    assert len(dated.hits) == 7 and not dated.total_exact  # date order is exact, not windowed
+
+
+@pytest.mark.parametrize("candidates", [1, 2, 50])
+def test_phrases_are_matched_exactly_however_many_candidates(
+    corpus: Corpus, monkeypatch: pytest.MonkeyPatch, candidates: int
+) -> None:
+    """PostgreSQL narrows phrases to candidates by their words first; never at a cost."""
+    from storage import search
+
+    monkeypatch.setattr(search, "PHRASE_CANDIDATES", candidates)
+    query = '"pardoned 52" OR "52 political"'
+    found = set(_keys(corpus, query, include_duplicates=True))
+    assert found == {"release_en", "copy_en"}
+    assert _keys(corpus, '"52 prisoners" AND NOT "pardoned citizens"') == ["release_en"]
+
+
 def test_snippets_mark_matches_and_keep_markup_as_text(corpus: Corpus) -> None:
     url, ids, factory = corpus
     with unit_of_work(factory) as session:

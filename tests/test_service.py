@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
+from ingest.lock import ServiceLock
 from ingest.webfixture import FixtureServer
 from storage.db import make_engine, make_session_factory
-from storage.models import Article, Sighting
+from storage.models import Article, Digest, Sighting
 from tests.conftest import DATA, run_cli, write_config
 
 FEED = (DATA / "site" / "feed.xml").read_bytes()
@@ -58,6 +59,15 @@ def _wait_for(check, timeout: float = 20.0) -> bool:  # type: ignore[no-untyped-
             return True
         time.sleep(0.3)
     return False
+
+
+def _running(url: str) -> bool:
+    """The service holds its lock (it installs its signal handlers before taking it)."""
+    engine = make_engine(url)
+    try:
+        return ServiceLock(engine).holder() is not None
+    finally:
+        engine.dispose()
 
 
 def _stop(proc: subprocess.Popen[str]) -> tuple[int, float, str]:
@@ -107,8 +117,12 @@ def test_service_polls_refuses_a_second_instance_and_stops_cleanly(
         engine.dispose()
     # A restart resumes: feeds are not due yet or answer 304, pages are not fetched again.
     page_requests = len(fresh_web.requests_for("/site/articles/release-52.html"))
+    digests = _count(database_url, Digest)
+    assert digests >= 1  # the missed digest was written at start
     restarted = _start(config)
-    time.sleep(4)
+    assert _wait_for(lambda: _running(database_url), timeout=60)
+    time.sleep(2)
     code, _seconds, _log = _stop(restarted)
     assert code == 0
     assert len(fresh_web.requests_for("/site/articles/release-52.html")) == page_requests
+    assert _count(database_url, Digest) == digests  # a restart does not repeat the digest

@@ -36,6 +36,9 @@ def _sources(factory: sessionmaker[Session]) -> dict[str, int]:
         return repo.sync_sources(session, specs, NOW)
 
 
+# The full-text index's expression index is not reflected on SQLite (nor compared: see
+# storage.search_schema.include_name); SQLAlchemy says so.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_migrations_match_models(database_url: str) -> None:
     engine = make_engine(database_url)
     migrate.upgrade(engine)

@@ -26,7 +26,15 @@ from ingest.searching import (
 from storage import search_schema
 from storage.db import unit_of_work
 from storage.filters import VOICES, check_filters
-from storage.search import MAX_LIMIT, SORTS, SearchPage, search_articles, split_marked
+from storage.search import (
+    MAX_LIMIT,
+    RANK_WINDOW,
+    SORTS,
+    SearchPage,
+    ranked_window,
+    search_articles,
+    split_marked,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -84,9 +92,13 @@ def search(
     """Search stored coverage with the story query language (AND OR NOT "phrases" prefix*).
 
     Matching folds case and accents as story queries do; near-duplicate copies are
-    hidden unless --include-duplicates. Example:
+    hidden unless --include-duplicates. Relevance is ranked among the newest 2,000
+    matches.
 
-        framewatch search '"political prisoners" AND (hostage* OR заложник*)' --since 2025-09-01
+    \b
+    Examples:
+      framewatch search '"political prisoners" AND (hostage* OR заложник*)'
+      framewatch search 'Лукашенко AND помилов*' --since 2025-09-01 --format jsonl
     """
     settings = settings_of(ctx)
     parsed = parse_search(query)
@@ -131,7 +143,8 @@ def _print_table(page: SearchPage) -> None:
     console.file.flush()
     shown = f"{page.offset + 1}-{page.offset + len(page.hits)}" if page.hits else "none"
     total = f"{page.total}" if page.total_exact else f"more than {page.total}"
-    err_console.print(f"showing {shown} of {total} matches", markup=False)
+    ranked = f"; by relevance among the newest {RANK_WINDOW}" if ranked_window(page) else ""
+    err_console.print(f"showing {shown} of {total} matches{ranked}", markup=False)
 
 
 @main.command()
