@@ -1,6 +1,7 @@
 """Full-text search at scale: latency of typical queries over 100k and 1M articles.
 
-    python -m bench.search [--sizes 100000,1000000] [--repeats 15] [--json PATH]
+    python -m bench.search [--sizes 100000,1000000] [--repeats 15]
+                           [--databases sqlite,postgresql] [--json PATH]
 
 Builds synthetic coverage (English, Russian, Belarusian and Polish articles of about 180
 words: a Zipf-distributed filler vocabulary plus story words at realistic rates, 5 %
@@ -233,14 +234,16 @@ def postgres_database(base: str) -> Iterator[Engine]:
         admin.dispose()
 
 
-def run(sizes: list[int], repeats: int) -> dict[str, Any]:
-    """SQLite always; PostgreSQL too when FRAMEWATCH_TEST_DATABASE_URL is set."""
+def run(sizes: list[int], repeats: int, databases: set[str]) -> dict[str, Any]:
+    """SQLite; PostgreSQL too when FRAMEWATCH_TEST_DATABASE_URL is set."""
     report: dict[str, Any] = {}
     base = os.environ.get("FRAMEWATCH_TEST_DATABASE_URL")
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
-            targets = [("sqlite", partial(sqlite_database, Path(tmp), size))]
-            if base:
+            targets: list[tuple[str, Any]] = []
+            if "sqlite" in databases:
+                targets.append(("sqlite", partial(sqlite_database, Path(tmp), size)))
+            if base and "postgresql" in databases:
                 targets.append(("postgresql", partial(postgres_database, base)))
             for name, opened in targets:
                 with opened() as engine:
@@ -266,12 +269,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000", help="comma-separated")
     parser.add_argument("--repeats", type=int, default=15, help="timed runs per query")
+    parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     print("  wall-clock ms    CPU ms (this thread)")
     print("      p50     p95     p50     p95  matches  query")
-    report = run(sizes, args.repeats)
+    report = run(sizes, args.repeats, set(args.databases.split(",")))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False))
 

@@ -19,8 +19,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Select,
+    any_,
     bindparam,
     column,
     func,
@@ -28,6 +30,7 @@ from sqlalchemy import (
     select,
     table,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
@@ -172,6 +175,11 @@ def _newest_matches(
     return stmt.order_by(_FTS.c.rowid.desc()).limit(limit)
 
 
+def _one_of(ids: Sequence[int]) -> ColumnElement[bool]:
+    """``articles.id = ANY(:ids)``: one array parameter, not thousands of IN parameters."""
+    return Article.id == any_(bindparam("ids", list(ids), type_=ARRAY(BigInteger), unique=True))
+
+
 def _pg_newest_matches(
     session: Session, query: Query, filters: SearchFilters, scored: bool, limit: int
 ) -> Select[Any]:
@@ -188,10 +196,10 @@ def _pg_newest_matches(
             select(Article.id).where(*where, *_pg_match(relaxed))
             .order_by((Article.id + 0).desc()).limit(PHRASE_CANDIDATES)
         ).all()  # fmt: skip
-        exact = select(Article.id).where(Article.id.in_(candidates), *_pg_match(query))
+        exact = select(Article.id).where(_one_of(candidates), *_pg_match(query))
         verified = session.scalars(exact.order_by(Article.id.desc()).limit(limit)).all()
         if len(verified) == limit or len(candidates) < PHRASE_CANDIDATES:
-            newest = select(Article.id).where(Article.id.in_(verified))
+            newest = select(Article.id).where(_one_of(verified))
     if not scored:
         return newest  # a count: any matches will do
     window = newest.order_by((Article.id + 0).desc()).subquery()

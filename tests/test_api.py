@@ -298,7 +298,7 @@ def test_the_api_never_answers_with_a_server_error(api: Api, mode: GenerationMod
     for operation in operations:
 
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=20, deadline=None, database=None,
+        @settings(max_examples=15, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))  # fmt: skip
         def check(case: schemathesis.Case) -> None:
             case.call_and_validate(base_url=api.base, headers=AUTH, checks=CHECKS)

@@ -119,13 +119,13 @@ def test_a_bare_not_is_refused() -> None:
 # ------------------------------------------------------------- engine acceptance
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(query=queries())
 def test_fts5_accepts_every_translation(fts5: sqlite3.Connection, query: Query) -> None:
     fts5.execute("SELECT count(*) FROM t WHERE t MATCH ?", (fts.to_fts5(query),)).fetchone()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(text=st.text(alphabet=LETTERS + " \"()*:^'-\\", max_size=30))
 def test_any_typed_text_parses_or_fails_cleanly(fts5: sqlite3.Connection, text: str) -> None:
     from ingest.errors import QueryError
@@ -139,7 +139,7 @@ def test_any_typed_text_parses_or_fails_cleanly(fts5: sqlite3.Connection, text: 
 
 
 @pytest.mark.postgres
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(query=queries())
 def test_tsquery_accepts_every_translation(query: Query) -> None:
     url = os.environ.get("FRAMEWATCH_TEST_DATABASE_URL")
@@ -169,7 +169,7 @@ def _pg_check(url: str, tsquery_text: str) -> None:
 # ----------------------------------------------------------------- relaxing
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(query=queries(_word("abdeilnorstxzłóёйяіў", ("belarus", "frees", "prisoners", "минск"))))
 def test_a_relaxed_query_matches_at_least_as_much(query: Query) -> None:
     relaxed = fts.relax(query)
@@ -197,7 +197,7 @@ VOCABULARY = ("belarus", "BELARUS", "frees", "prison", "prisoners", "lodz", "Ł�
               "и")  # fmt: skip
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(query=queries(_word("abdeilnorstxzłóёйяіў", VOCABULARY)))
 def test_fts5_matches_what_story_matching_matches(query: Query) -> None:
     conn = sqlite3.connect(":memory:")
