@@ -45,6 +45,7 @@ MAX_LIMIT = 1000
 # Relevance is ranked among the newest RANK_WINDOW matches; counts stop there too.
 RANK_WINDOW = COUNT_CAP = 2000
 PHRASE_CANDIDATES = 4 * (RANK_WINDOW + 1)  # PostgreSQL: word matches checked for a phrase
+COMMON_FACTOR = 20  # PostgreSQL: more estimated matches than this x the window: walk the key
 SORTS = ("relevance", "date")
 MARK_START, MARK_END = "\ue000", "\ue001"
 ELLIPSIS = "…"
@@ -187,24 +188,41 @@ def _pg_newest_matches(
     candidate's tsvector for phrases; so phrases are first narrowed to the newest
     candidates of their words (no re-reading), then checked exactly, newest first."""
     where = filter_clauses(session, filters)
-    # Ordered by id + 0: a backward scan of the primary key that tests every row's
-    # tsvector is what the planner likes, and it reads the whole table for rare words.
-    newest = select(Article.id).where(*where, *_pg_match(query)).limit(limit)
+    matching = select(Article.id).where(*where, *_pg_match(query))
+    if not scored:
+        return matching.limit(limit)  # a count: any matches will do
+    newest = _pg_newest(session, matching, limit)
     relaxed = fts.relax(query) if fts.has_phrases(query) else None
     if relaxed is not None:
-        candidates = session.scalars(
-            select(Article.id).where(*where, *_pg_match(relaxed))
-            .order_by((Article.id + 0).desc()).limit(PHRASE_CANDIDATES)
-        ).all()  # fmt: skip
+        words = select(Article.id).where(*where, *_pg_match(relaxed))
+        candidates = session.scalars(_pg_newest(session, words, PHRASE_CANDIDATES)).all()
         exact = select(Article.id).where(_one_of(candidates), *_pg_match(query))
         verified = session.scalars(exact.order_by(Article.id.desc()).limit(limit)).all()
         if len(verified) == limit or len(candidates) < PHRASE_CANDIDATES:
             newest = select(Article.id).where(_one_of(verified))
-    if not scored:
-        return newest  # a count: any matches will do
-    window = newest.order_by((Article.id + 0).desc()).subquery()
+    window = newest.subquery()
     score = _score(session, query).label("score")
     return select(Article.id, score).join(window, window.c.id == Article.id)
+
+
+def _pg_newest(session: Session, stmt: Select[Any], limit: int) -> Select[Any]:
+    """``stmt``'s newest ``limit`` rows, read the way PostgreSQL is fastest for them.
+
+    For words in many articles, walking the primary key backwards finds ``limit``
+    matches after a few thousand rows; for rarer ones that walk would read the whole
+    table, so the GIN matches are collected and the newest kept (ordering by ``id + 0``
+    keeps the planner off the walk). The planner's own estimate of the matches decides.
+    """
+    dialect = session.get_bind().dialect
+    compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    plan = (
+        session.connection()
+        .exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params)
+        .scalar()
+    )
+    estimated = float(plan[0]["Plan"]["Plan Rows"]) if plan else 0.0
+    key = Article.id if estimated > COMMON_FACTOR * limit else Article.id + 0
+    return stmt.order_by(key.desc()).limit(limit)
 
 
 def _by_date(session: Session, query: Query | None, filters: SearchFilters) -> Select[Any]:
