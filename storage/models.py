@@ -135,7 +135,12 @@ class Sighting(Base):
     """Every time a source carried an article (under which URL, when)."""
 
     __tablename__ = "sightings"
-    __table_args__ = (UniqueConstraint("article_id", "source_id", "url"),)
+    __table_args__ = (
+        UniqueConstraint("article_id", "source_id", "url"),
+        # known-link and known-guid look-ups ask "has this source carried this URL/guid?"
+        Index("ix_sightings_source_url", "source_id", "url"),
+        Index("ix_sightings_source_guid", "source_id", "guid"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     article_id: Mapped[int] = mapped_column(

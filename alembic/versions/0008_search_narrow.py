@@ -1,0 +1,21 @@
+"""placeholder for search narrow (filled in by the work that needs it)
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-11-28 11:15:00
+"""
+
+from __future__ import annotations
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
