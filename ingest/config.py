@@ -192,7 +192,7 @@ class DedupSettings(_Section):
 class DigestSettings(_Section):
     """The daily digest: where it is written and, optionally, whom it is mailed to."""
 
-    out_dir: str | None = None  # default: a digests/ folder beside the SQLite database
+    out_dir: str | None = None  # default: digests/ beside the SQLite db, else the config
     enabled: bool = False  # mail each day's digest (the service sends it once per day)
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)

@@ -58,7 +58,8 @@ class WrittenDigest:
 
 def default_out_dir(settings: Settings) -> Path:
     """``[digest] out_dir`` (relative to the config file), else ``digests/`` beside the
-    SQLite database, else ``digests/`` in the working directory."""
+    SQLite database, else (PostgreSQL) ``digests/`` beside the config file. Never the
+    working directory: a service started by systemd runs in ``/``."""
     if settings.digest.out_dir:
         path = Path(settings.digest.out_dir).expanduser()
         base = settings.config_dir
@@ -66,7 +67,7 @@ def default_out_dir(settings: Settings) -> Path:
     url = make_url(settings.database.url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         return Path(url.database).expanduser().resolve().parent / "digests"
-    return Path.cwd() / "digests"
+    return (settings.config_dir or Path.cwd()) / "digests"
 
 
 def yesterday(settings: Settings, now: datetime) -> date:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,19 +11,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage import repo
-from storage.models import Article, CrawlRun, SeenEntry, Sighting, Source
+from storage.models import CrawlRun, Source
 
 RUNNING = "running"
 FINISHED = "finished"
 FAILED = "failed"
 KILLED = "killed"
-
-_CHUNK = 500
-
-
-def _chunks(values: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
 
 
 @dataclass(frozen=True)
@@ -46,41 +39,8 @@ class KnownLinks:
 def known_links(session: Session, source_id: int, canonical_urls: Iterable[str]) -> KnownLinks:
     """Which links are stored (by canonical URL, or by the URL this source had them under),
     which were rejected as off-story, and which stored ones this source already carries."""
-    urls = sorted(set(canonical_urls))
-    stored: dict[str, int] = {}
-    rejected: set[str] = set()
-    for chunk in _chunks(urls):
-        stored.update(
-            session.execute(
-                select(Article.canonical_url, Article.id).where(Article.canonical_url.in_(chunk))
-            ).all()
-        )
-        # a page whose trusted rel=canonical differs from its link is stored under the
-        # canonical; the link is in the sighting this source recorded when it found it
-        stored.update(
-            session.execute(
-                select(Sighting.url, Sighting.article_id).where(
-                    Sighting.source_id == source_id, Sighting.url.in_(chunk)
-                )
-            ).all()
-        )
-        rejected.update(
-            session.scalars(
-                select(SeenEntry.canonical_url).where(SeenEntry.canonical_url.in_(chunk))
-            )
-        )
-    sighted: set[int] = set()
-    ids = sorted(set(stored.values()))
-    for start in range(0, len(ids), _CHUNK):
-        sighted.update(
-            session.scalars(
-                select(Sighting.article_id).where(
-                    Sighting.source_id == source_id,
-                    Sighting.article_id.in_(ids[start : start + _CHUNK]),
-                )
-            )
-        )
-    return KnownLinks(stored, frozenset(rejected), frozenset(sighted))
+    known = repo.known_entries(session, source_id, canonical_urls, by_link=True)
+    return KnownLinks(known.stored, frozenset(known.rejected), frozenset(known.sighted))
 
 
 def remember_rejected(

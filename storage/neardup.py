@@ -19,8 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy import Table, and_, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from ingest.clusters import EventTerms, merge_centroid, top_terms
@@ -53,17 +54,26 @@ def store_signature(
     bands: Sequence[int],
     dated_at: datetime,
 ) -> None:
-    """Store a signature and its band hashes (the list form keeps the statements cached)."""
+    """Store a signature and its band hashes.
+
+    Core inserts on the tables, not ORM bulk inserts: the ORM path coerces every value of
+    the 42 band rows and cost more than the rest of the stage together."""
     row = {"article_id": article_id, "minhash": signature.hashvalues,
            "shingles": signature.shingles, "dated_at": dated_at}  # fmt: skip
-    session.execute(insert(SignatureRow), [row])
-    session.execute(
-        insert(SignatureBand),
+    connection = session.connection()
+    connection.execute(_SIGNATURE_INSERT, [row])
+    connection.execute(
+        _BAND_INSERT,
         [
             {"article_id": article_id, "band": band, "hash": value}
             for band, value in enumerate(bands)
         ],
     )
+
+
+_SIGNATURE_INSERT = insert(cast(Table, SignatureRow.__table__))
+_BAND_INSERT = insert(cast(Table, SignatureBand.__table__))
+_ARTICLES = cast(Table, Article.__table__)
 
 
 # One probe of the (band, hash) index per band. Written out once as SQL with bound
@@ -111,15 +121,20 @@ def article_dates(session: Session, ids: Iterable[int]) -> dict[int, datetime]:
 
 
 def link_duplicates(session: Session, original: int, members: Sequence[int]) -> None:
-    """Point every member, and whatever pointed at a member, at ``original``."""
+    """Point every member, and whatever pointed at a member, at ``original``.
+
+    Core statements on the table: no ORM object of these rows is held in the session, and
+    the ORM's synchronisation made this the dearest step of the stage."""
+    articles = _ARTICLES
     others = [m for m in members if m != original]
+    connection = session.connection()
     if others:
-        session.execute(
-            update(Article)
-            .where(or_(Article.id.in_(others), Article.duplicate_of.in_(others)))
+        connection.execute(
+            update(articles)
+            .where(or_(articles.c.id.in_(others), articles.c.duplicate_of.in_(others)))
             .values(duplicate_of=original)
         )
-    session.execute(update(Article).where(Article.id == original).values(duplicate_of=None))
+    connection.execute(update(articles).where(articles.c.id == original).values(duplicate_of=None))
 
 
 # Candidate clusters per article: the most recently active within the window. Bounds the

@@ -114,8 +114,18 @@ class EntryKnowledge:
 
 
 def known_entries(
-    session: Session, source_id: int, canonical_urls: Iterable[str], guids: Iterable[str]
+    session: Session,
+    source_id: int,
+    canonical_urls: Iterable[str],
+    guids: Iterable[str] = (),
+    *,
+    by_link: bool = False,
 ) -> EntryKnowledge:
+    """What is stored or rejected among these URLs and GUIDs, and what this source carries.
+
+    ``by_link`` (crawls): also find articles by the link this source had them under, since
+    a page whose trusted rel=canonical differs from its link is stored under the canonical.
+    """
     urls, guid_list = sorted(set(canonical_urls)), sorted(set(guids))
     stored: dict[str, int] = {}
     rejected: set[str] = set()
@@ -125,6 +135,14 @@ def known_entries(
                 select(Article.canonical_url, Article.id).where(Article.canonical_url.in_(chunk))
             ).all()
         )
+        if by_link:
+            stored.update(
+                session.execute(
+                    select(Sighting.url, Sighting.article_id).where(
+                        Sighting.source_id == source_id, Sighting.url.in_(chunk)
+                    )
+                ).all()
+            )
         rejected |= set(
             session.scalars(
                 select(SeenEntry.canonical_url).where(SeenEntry.canonical_url.in_(chunk))
@@ -141,7 +159,7 @@ def known_entries(
                 if g
             }
     sighted: set[int] = set()
-    ids = sorted(stored.values())
+    ids = sorted(set(stored.values()))
     for chunk_ids in _chunks(ids):
         sighted |= set(
             session.scalars(

@@ -206,7 +206,10 @@ def test_default_out_dir_is_beside_the_database(tmp_path: Path) -> None:
     db = tmp_path / "data" / "fw.db"
     assert default_out_dir(cov.settings_for(f"sqlite:///{db}")) == db.parent / "digests"
     pg = cov.settings_for("postgresql+psycopg://u@h/db")
-    assert default_out_dir(pg) == Path.cwd() / "digests"
+    assert default_out_dir(pg) == Path.cwd() / "digests"  # no config file at all
+    config = tmp_path / "etc" / "framewatch.toml"
+    pg_with_config = pg.model_copy(update={"source_path": str(config)})
+    assert default_out_dir(pg_with_config) == config.parent.resolve() / "digests"
     own = cov.settings_for(f"sqlite:///{db}", out_dir=str(tmp_path / "mine"))
     assert default_out_dir(own) == tmp_path / "mine"
 
