@@ -52,6 +52,7 @@ class CrawlJob:
     refresh: bool = False
     soft_limit_s: float = 1800.0  # the child stops itself gracefully after this
     log_level: str = "WARNING"
+    config_path: str | None = None  # Settings.source_path, which the dump leaves out
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), ensure_ascii=False), encoding="utf-8")
@@ -163,7 +164,7 @@ def crawl_site(
         work = Path(tmp)
         job = CrawlJob(
             site, source_id, settings.model_dump(mode="json"), str(work / "stats.json"),
-            refresh, soft_limit(limit), log_level,
+            refresh, soft_limit(limit), log_level, settings.source_path,
         )  # fmt: skip
         job.write(work / "job.json")
         argv = list(

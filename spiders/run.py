@@ -23,8 +23,10 @@ def run_job(job: CrawlJob) -> None:
     from spiders.store import CrawlStore
 
     settings = settings_from_mapping(job.settings, origin="crawl job")
+    # the config file's place is not part of the dump; relative paths are resolved from it
+    settings = settings.model_copy(update={"source_path": job.config_path})
     site = settings.site(job.site)
-    store = CrawlStore.open(settings.database.url, job.source_id, settings.active_stories)
+    store = CrawlStore.open(settings, job.source_id)
     try:
         process = CrawlerProcess(
             crawl_settings(

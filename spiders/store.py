@@ -13,15 +13,16 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.config import StorySettings
+from ingest.config import Settings, StorySettings
 from ingest.items import RawItem
-from ingest.pipeline import ingest_item, record_sighting
+from ingest.pipeline import NEAR_DUPLICATE_WINDOW, ingest_item, record_sighting
 from storage import crawls
 from storage.db import make_engine, make_session_factory, unit_of_work
 
@@ -59,19 +60,27 @@ class CrawlStore:
         source_id: int,
         stories: Sequence[StorySettings],
         engine: Engine | None = None,
+        *,
+        window: timedelta = NEAR_DUPLICATE_WINDOW,
+        codebook_dir: Path | None = None,
     ) -> None:
         self._factory = factory
         self.source_id = source_id
         self._stories = tuple(stories)
         self._engine = engine
+        self._window = window
+        self._codebook_dir = codebook_dir
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="fw-store")
 
     @classmethod
-    def open(
-        cls, database_url: str, source_id: int, stories: Sequence[StorySettings]
-    ) -> CrawlStore:
-        engine = make_engine(database_url)
-        return cls(make_session_factory(engine), source_id, stories, engine)
+    def open(cls, settings: Settings, source_id: int) -> CrawlStore:
+        """The store as the config describes it (database, stories, dedup window, and the
+        config's folder for relative codebook paths)."""
+        engine = make_engine(settings.database.url)
+        return cls(
+            make_session_factory(engine), source_id, settings.active_stories, engine,
+            window=settings.dedup.window_delta, codebook_dir=settings.config_dir,
+        )  # fmt: skip
 
     def __deepcopy__(self, _memo: dict[int, Any]) -> CrawlStore:
         # Scrapy deep-copies its settings; this is a handle, and copies share it.
@@ -106,8 +115,9 @@ class CrawlStore:
         # A crawled page is nothing without its body (a feed entry at least has a summary).
         with unit_of_work(self._factory) as session:
             return ingest_item(
-                session, raw, self.source_id, self._stories, require_body=True
-            ).status
+                session, raw, self.source_id, self._stories, require_body=True,
+                window=self._window, codebook_dir=self._codebook_dir,
+            ).status  # fmt: skip
 
     def _reject(self, url: str, reason: str, seen_at: datetime) -> None:
         with unit_of_work(self._factory) as session:

@@ -17,21 +17,24 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+import ingest
 from ingest import crawl as crawl_module
 from ingest.cli import main
-from ingest.config import Settings
+from ingest.config import Settings, settings_from_mapping
 from ingest.crawl import crawl_site, crawl_sites
 from ingest.items import Article as ArticleItem
 from ingest.items import StoryMatch
 from ingest.pipeline import record_sighting, store_article
 from ingest.poll import sync_config_sources
+from ingest.stories import BUILTIN_STORIES
 from ingest.webfixture import FixtureServer
 from storage import crawls, migrate, repo
 from storage.db import make_engine, make_session_factory, unit_of_work
-from storage.models import Article, CrawlRun
+from storage.models import Article, ArticleFrame, CrawlRun
 from tests.conftest import run_cli
 from tests.crawlsite import (
     ARTICLE_PATTERN,
+    crawl_config,
     crawl_server,
     crawl_settings_for,
     expected_articles,
@@ -291,3 +294,37 @@ def test_crawl_run_records_and_known_links(store: sessionmaker[Session]) -> None
     assert known.rejected == {"https://e.org/gallery"} and known.is_carried("https://e.org/a")
     assert not known.is_known("https://e.org/n")
     assert seen_by_feed.stored == {"https://e.org/a": stored}  # sighting URLs are per source
+
+
+def test_a_crawl_reads_a_codebook_path_relative_to_the_config_file(
+    crawl_web: FixtureServer, tmp_path: Path
+) -> None:
+    """The crawl process gets the config as data; relative paths in it still resolve from
+    the config file's folder, not from the process's working directory."""
+    url, factory = _sqlite_store(tmp_path)
+    config_dir = tmp_path / "etc"
+    book = config_dir / "books" / "ledger.toml"
+    book.parent.mkdir(parents=True)
+    builtin = Path(ingest.__file__).parent / "codebooks" / "belarus-prisoners.toml"
+    marker = (
+        '\n[frames.ledger_marker]\ndescription = "x"\ntypical_of = []\ncues.en = ["belarus*"]\n'
+    )
+    book.write_text(builtin.read_text(encoding="utf-8") + marker, encoding="utf-8")
+    mapping = crawl_config(crawl_web.base_url, url)
+    mapping["stories"] = [
+        {
+            "name": "belarus-prisoners",
+            "query": BUILTIN_STORIES["belarus-prisoners"],
+            "codebook": "books/ledger.toml",
+        }
+    ]
+    settings = settings_from_mapping(mapping).model_copy(
+        update={"source_path": str(config_dir / "framewatch.toml")}
+    )
+    [run] = crawl_sites(settings, factory, names=["ledger"])
+    assert run.status == "finished" and run.new_articles == 8, run.errors
+    with unit_of_work(factory) as session:
+        marked = session.scalars(
+            select(ArticleFrame.article_id).where(ArticleFrame.frame == "ledger_marker")
+        ).all()
+    assert marked  # the English articles name Belarus: the user's frame was applied
