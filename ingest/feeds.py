@@ -160,7 +160,9 @@ def _link(value: str, feed_url: str) -> str | None:
 
 def _entry_time(raw: Any) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = raw.get(key)
+        # dict.get, not FeedParserDict.get: its deprecated updated -> published fallback
+        # warns, and published was asked first anyway
+        value = dict.get(raw, key) if isinstance(raw, dict) else raw.get(key)
         if isinstance(value, time.struct_time):
             try:
                 return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
