@@ -180,7 +180,12 @@ class Service:
         return run
 
     def poll_due(self) -> None:
-        options = PollOptions(due_only=True, stop=self.stop_event, sync_sources=False)
+        # The first poll after a start recomputes the flags whatever it stores: the last
+        # run may have died between storing articles and recomputing them.
+        options = PollOptions(
+            due_only=True, stop=self.stop_event, sync_sources=False,
+            refresh_flags="poll" not in self.last_ok,
+        )  # fmt: skip
         started = time.monotonic()
         report = poll_feeds(self.settings, self.factory, self.fetcher, options=options)
         self.metrics.record_poll(report)

@@ -25,9 +25,10 @@ def _on_sqlite_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     # pysqlite's own transaction handling is disabled so BEGIN IMMEDIATE below is honoured.
     dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
+    # The busy timeout first: even switching to WAL may have to wait for another process.
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
     # The full-text index's triggers fold text exactly as story matching does.

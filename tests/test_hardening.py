@@ -190,3 +190,45 @@ def test_fuzzed_feeds_never_escape(tmp_path: Path) -> None:
     assert report.inputs == 3_000
     assert report.escaped == [] and report.violations == []
     assert report.slowest_cpu_s < fuzz_feeds.MAX_PARSE_S
+
+
+LIMIT_PAGES = {
+    "/bad/brotli-bomb": "too_large",  # 304 bytes inflating to 200 MB: the cap after decoding
+    "/bad/nested-bomb": "too_large",  # "gzip, gzip" inflating to 10 GiB
+    "/bad/loop": "too_many_redirects",
+    "/bad/trickle": "timeout",  # a body at 1 byte/s
+    "/bad/slow-headers": "timeout",  # headers at 5 bytes/s
+    "/bad/silent": "timeout",  # connects, never answers
+}
+
+
+def test_site_crawls_get_the_same_limits(fresh_web: FixtureServer, tmp_path: Path) -> None:
+    """Item 2 for Scrapy: the crawl process stops bombs at the body cap (after decoding),
+    redirect loops at the redirect cap and slow servers at the fetch deadline."""
+    from ingest.config import settings_from_mapping
+    from ingest.crawl import crawl_sites
+
+    links = "".join(f'<a href="{path}">{path}</a>' for path in LIMIT_PAGES)
+    fresh_web.overrides["/limits/index.html"] = f"<html><body>{links}</body></html>".encode()
+    url = f"sqlite:///{tmp_path / 'fw.db'}"
+    settings = settings_from_mapping({
+        "database": {"url": url},
+        "fetch": {"allow_private_addresses": True, "timeout_s": 2, "max_bytes": 1_000_000},
+        "crawl": {"start_delay_s": 0, "retries": 0, "time_limit": "60s"},
+        "sites": [{"name": "limits", "start_urls": [f"{fresh_web.base_url}/limits/index.html"],
+                   "article_pattern": "/bad/"}],
+    })  # fmt: skip
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    hostile.brotli_bomb()  # the bombs are built once, before the deadline's clock runs
+    hostile.nested_gzip_bomb()
+    started = time.monotonic()
+    [report] = crawl_sites(settings, make_session_factory(engine), names=["limits"])
+    elapsed = time.monotonic() - started
+    engine.dispose()
+    expected: dict[str, int] = {}
+    for kind in LIMIT_PAGES.values():
+        expected[kind] = expected.get(kind, 0) + 1
+    assert report.errors == expected
+    assert len(fresh_web.requests_for("/bad/loop")) == 11  # the first request and 10 hops
+    assert elapsed < 45  # the three slow pages end at the 2 s deadline, not after minutes
