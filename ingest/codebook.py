@@ -10,6 +10,10 @@ Format::
     name = "belarus-prisoners"
     description = "..."
 
+    extends = "belarus-prisoners"   # optional: start from another codebook (a built-in
+                                # name or a path relative to this file) and add frames
+                                # and language words to it; its frames come first
+
     [languages.ru]              # optional, per language
     stemmer = "russian"         # a Snowball algorithm: bare cue words match by stem
     reporting = ["пишет"]       # extra verbs of saying (see ingest.voice for all lists:
@@ -72,7 +76,8 @@ WordKind = Literal["exact", "prefix", "stem"]
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 _BUILTIN_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_TOP_KEYS = {"format", "name", "description", "languages", "frames"}
+_TOP_KEYS = {"format", "name", "description", "extends", "languages", "frames"}
+MAX_EXTENDS = 4
 _FRAME_KEYS = {"description", "typical_of", "cues", "negative", "examples"}
 _EXAMPLE_KEYS = {"language", "text", "voice"}
 
@@ -314,13 +319,52 @@ def build_codebook(data: dict[str, Any], source: str) -> Codebook:
     return Codebook(name, description, source, languages, frames, _fingerprint(data))
 
 
-def parse_codebook(text: str, source: str = "<string>") -> Codebook:
-    """A Codebook from TOML text."""
+def _merge(base: dict[str, Any], data: dict[str, Any], where: str) -> dict[str, Any]:
+    """``data`` on top of the codebook it extends: frames appended (a frame may not be
+    redefined), language words added, name and description taken from ``data``."""
+    merged = {**base, **{k: v for k, v in data.items() if k not in ("frames", "languages")}}
+    merged.pop("extends", None)
+    frames = dict(_expect(base.get("frames", {}), dict, "frames", "a table"))
+    for name, table in _expect(data.get("frames", {}), dict, f"{where}: frames", "a table").items():
+        if name in frames:
+            raise ConfigError(f"{where}: frames.{name}: already defined in the codebook it extends")
+        frames[name] = table
+    languages = {code: dict(table) for code, table in base.get("languages", {}).items()}
+    for code, table in _expect(data.get("languages", {}), dict, "languages", "a table").items():
+        into = languages.setdefault(code, {})
+        for key, value in _expect(table, dict, f"languages.{code}", "a table").items():
+            into[key] = [*into.get(key, []), *value] if isinstance(value, list) else value
+    return {**merged, "frames": frames, "languages": languages}
+
+
+def _read_toml(text: str, source: str) -> dict[str, Any]:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"codebook {source}: not valid TOML: {exc}") from None
-    return build_codebook(data, source)
+
+
+def _resolve_extends(
+    data: dict[str, Any], source: str, base_dir: Path | None, depth: int
+) -> dict[str, Any]:
+    if "extends" not in data:
+        return data
+    ref = data["extends"]
+    if not isinstance(ref, str) or not ref:
+        raise ConfigError(f"codebook {source}: extends: expected a codebook name or path")
+    if depth >= MAX_EXTENDS:
+        raise ConfigError(f"codebook {source}: extends: more than {MAX_EXTENDS} levels (a loop?)")
+    if ref in builtin_codebook_names():
+        ref = BUILTIN_PREFIX + ref
+    base_text, base_source, base_base = _codebook_text(ref, base_dir)
+    base = _resolve_extends(_read_toml(base_text, base_source), base_source, base_base, depth + 1)
+    return _merge(base, data, f"codebook {source}")
+
+
+def parse_codebook(text: str, source: str = "<string>", base_dir: Path | None = None) -> Codebook:
+    """A Codebook from TOML text (``extends`` paths are relative to ``base_dir``)."""
+    data = _read_toml(text, source)
+    return build_codebook(_resolve_extends(data, source, base_dir, 0), source)
 
 
 def builtin_codebook_names() -> tuple[str, ...]:
@@ -329,20 +373,66 @@ def builtin_codebook_names() -> tuple[str, ...]:
     return tuple(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml")))
 
 
-def load_codebook(ref: str, base_dir: Path | None = None) -> Codebook:
-    """``builtin:NAME`` or a path to a codebook TOML file (relative paths from base_dir)."""
+def builtin_codebook_dir() -> Path:
+    """Where the built-in codebooks live (read-only for the tool)."""
+    return Path(str(resources.files("ingest") / "codebooks")).resolve()
+
+
+def codebook_path(ref: str, base_dir: Path | None = None) -> Path | None:
+    """The file a codebook reference names (None for ``builtin:NAME``)."""
+    if ref.startswith(BUILTIN_PREFIX):
+        return None
+    path = Path(ref).expanduser()
+    return base_dir / path if not path.is_absolute() and base_dir is not None else path
+
+
+def _codebook_text(ref: str, base_dir: Path | None) -> tuple[str, str, Path | None]:
+    """(TOML text, source name, folder its own references are relative to)."""
     if ref.startswith(BUILTIN_PREFIX):
         name = ref[len(BUILTIN_PREFIX) :]
         if not _BUILTIN_NAME.match(name) or name not in builtin_codebook_names():
             known = ", ".join(BUILTIN_PREFIX + n for n in builtin_codebook_names())
             raise ConfigError(f"codebook {ref}: no such built-in codebook (known: {known})")
         text = (resources.files("ingest") / "codebooks" / f"{name}.toml").read_text("utf-8")
-        return parse_codebook(text, ref)
-    path = Path(ref).expanduser()
-    if not path.is_absolute() and base_dir is not None:
-        path = base_dir / path
+        return text, ref, None
+    path = codebook_path(ref, base_dir)
+    assert path is not None
     try:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"codebook {path}: cannot read it: {exc}") from None
-    return parse_codebook(text, str(path))
+    return text, str(path), path.parent
+
+
+def load_codebook(ref: str, base_dir: Path | None = None) -> Codebook:
+    """``builtin:NAME`` or a path to a codebook TOML file (relative paths from base_dir)."""
+    text, source, own_dir = _codebook_text(ref, base_dir)
+    return parse_codebook(text, source, own_dir)
+
+
+# ------------------------------------------------------------------------ writing
+
+
+def toml_string(value: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def user_codebook_text(name: str, extends: str) -> str:
+    """A new user codebook that extends ``extends`` and has no frames of its own yet."""
+    return (
+        f"# The user codebook of the story {name}: it extends the built-in codebook {extends}\n"
+        "# (which is never edited) with frames added by `framewatch frames promote`.\n"
+        "# Edit it freely, then run `framewatch frames rescore`.\n\n"
+        f"format = {FORMAT_VERSION}\nname = {toml_string(name)}\nextends = {toml_string(extends)}\n"
+    )
+
+
+def frame_text(name: str, description: str, cues: dict[str, list[str]]) -> str:
+    """A ``[frames.NAME]`` table to append to a codebook file."""
+    if not _NAME.match(name):
+        raise ConfigError(f"frame name {name!r}: use lowercase letters, digits and _")
+    lines = [f"\n[frames.{name}]", f"description = {toml_string(description)}"]
+    for language, patterns in sorted(cues.items()):
+        lines.append(f"cues.{language} = [{', '.join(toml_string(p) for p in patterns)}]")
+    return "\n".join(lines) + "\n"

@@ -16,6 +16,11 @@ Kinds (each draft states its statistic in plain words):
   frame entering an independent or Western outlet, or the reverse).
 * ``distancing`` — an outlet starts putting a frame's term in scare quotes after using it
   plainly, or drops the scare quotes after using them.
+* ``emerging_phrase`` — see ``ingest.phrases`` (it needs the articles' phrases, not only
+  their frames, so the caller adds those drafts).
+* ``frame_change`` — an edit of a stored article (a new headline or lede, seen when its
+  source delivered it again) changed the frames it uses (``frame_changes``; the caller
+  gives the articles' versions, ``storage.versions``).
 * ``surge`` — a stated test: on a day with at least ``SURGE_MIN_COUNT`` articles using the
   frame, its share of the day's coverage is at least twice its share over the previous
   ``SURGE_BASE_DAYS`` days (which must hold ``SURGE_MIN_BASE`` articles), and the one-sided
@@ -68,6 +73,7 @@ class FlagDraft:
     score: float
     statistic: str
     phrase: str | None = None
+    evidence: tuple[str, ...] = ()  # example sentences, where the store cannot look them up
 
 
 def compute_flags(
@@ -227,3 +233,56 @@ def binomial_tail(k: int, n: int, p: float) -> float:
         )  # fmt: skip
         total += math.exp(log_term)
     return min(1.0, total)
+
+
+# ------------------------------------------------------------------ edits as signal
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One version of an article: headline, lede and (frame, voice, evidence) triples."""
+
+    version_id: int | None  # None: the current version
+    title: str
+    lede: str
+    frames: tuple[tuple[str, str, str], ...]
+    replaced_at: datetime | None  # when the next version was seen
+
+
+@dataclass(frozen=True)
+class ArticleHistory:
+    article_id: int
+    outlet: str
+    revisions: tuple[Revision, ...]  # oldest first, the current one last
+
+
+def _uses(frames: Iterable[tuple[str, str, str]]) -> set[tuple[str, str]]:
+    return {(frame, voice) for frame, voice, _ in frames}
+
+
+def _named(uses: Iterable[tuple[str, str]]) -> str:
+    return ", ".join(f"{frame} ({voice})" for frame, voice in sorted(uses)) or "none"
+
+
+def frame_changes(histories: Iterable[ArticleHistory]) -> Iterable[FlagDraft]:
+    """``frame_change``: an edit of a stored article (new headline or lede) changed the
+    frames it uses, e.g. "released" becoming "expelled". One flag per such edit."""
+    for history in histories:
+        for before, after in zip(history.revisions, history.revisions[1:], strict=False):
+            added = _uses(after.frames) - _uses(before.frames)
+            removed = _uses(before.frames) - _uses(after.frames)
+            if not (added or removed) or before.replaced_at is None:
+                continue
+            evidence = [f"before: {e}" for f, v, e in before.frames if (f, v) in removed]
+            evidence += [f"after: {e}" for f, v, e in after.frames if (f, v) in added]
+            yield FlagDraft(
+                key=f"frame_change:{history.article_id}:{before.version_id}",
+                kind="frame_change", frame=sorted(added or removed)[0][0],
+                source=history.outlet, article_ids=(history.article_id,),
+                first_seen_at=before.replaced_at, score=float(len(added) + len(removed)),
+                statistic=f"{history.outlet} edited an article (seen "
+                f"{before.replaced_at:%Y-%m-%d %H:%M} UTC): \"{before.title}\" became "
+                f"\"{after.title}\". Frames added: "
+                f"{_named(added)}; removed: {_named(removed)}.",
+                evidence=tuple(dict.fromkeys(evidence)),
+            )  # fmt: skip

@@ -1,25 +1,39 @@
-"""Keeping stored frames and flags up to date: rescoring and recomputing flags."""
+"""Keeping stored frames and flags up to date: rescoring, recomputing flags, and
+promoting an emerging phrase to a frame."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.config import Settings, StorySettings
-from ingest.flags import compute_flags
-from ingest.framing import scoring_version
+from ingest.codebook import (
+    Codebook,
+    builtin_codebook_dir,
+    codebook_path,
+    frame_text,
+    load_codebook,
+    user_codebook_text,
+)
+from ingest.config import Settings, StorySettings, load_settings
+from ingest.errors import ConfigError
+from ingest.flags import FlagDraft, TimelineArticle, compute_flags, frame_changes
+from ingest.framing import EVIDENCE_CHARS, find_mentions, scoring_version
 from ingest.items import Article as ArticleItem
+from ingest.phrases import MIN_USES, PHRASES_VERSION, emerging_phrases, phrase_sentences
 from ingest.pipeline import frame_article
-from ingest.stories import story_codebook
-from storage import frames
+from ingest.stories import point_story_at, story_codebook
+from storage import frames, versions
 from storage.db import unit_of_work
 
 log = logging.getLogger(__name__)
 RESCORE_BATCH = 200
+EXAMPLES = 3
 
 
 def refresh_flags(settings: Settings, factory: sessionmaker[Session], now: datetime) -> int:
@@ -30,12 +44,51 @@ def refresh_flags(settings: Settings, factory: sessionmaker[Session], now: datet
         codebook = story_codebook(story, settings.config_dir)
         typical = {frame.name: frame.typical_of for frame in codebook.frames}
         with unit_of_work(factory) as session:
-            drafts = compute_flags(frames.story_timeline(session, story.name), typical, tz)
+            timeline = frames.story_timeline(session, story.name)
+            drafts = compute_flags(timeline, typical, tz)
+            drafts += _phrase_flags(session, story.name, timeline, codebook, tz)
+            drafts += frame_changes(versions.story_histories(session, story.name))
             added, removed = frames.save_flags(session, story.name, drafts, now)
         added_total += added
         if added or removed:
             log.info("flags: %d new, %d withdrawn", added, removed, extra={"story": story.name})
     return added_total
+
+
+def _phrase_flags(
+    session: Session,
+    story: str,
+    timeline: Sequence[TimelineArticle],
+    codebook: Codebook,
+    tz: ZoneInfo,
+) -> list[FlagDraft]:
+    """Emerging-phrase drafts, each with example sentences from its latest articles."""
+    uses = frames.phrase_uses(session, story, MIN_USES)
+    totals = frames.phrase_totals(session, story)
+
+    def covered(phrase: str) -> bool:  # a cue of the codebook matches within the phrase
+        return bool(find_mentions(codebook, phrase, "", None))
+
+    drafts = emerging_phrases(timeline, uses, totals, tz, covered)
+    texts = frames.article_texts(session, [i for d in drafts for i in d.article_ids])
+    return [replace(d, evidence=_examples(d, texts)) for d in drafts]
+
+
+def _examples(
+    draft: FlagDraft, texts: dict[int, tuple[str, str, str | None, str]]
+) -> tuple[str, ...]:
+    """Up to EXAMPLES sentences using the phrase, one per outlet-article, with the link."""
+    examples: list[str] = []
+    for article_id in draft.article_ids:
+        if article_id not in texts or draft.phrase is None:
+            continue
+        title, text, language, url = texts[article_id]
+        sentences = phrase_sentences(title, text, language, draft.phrase)
+        if sentences:
+            examples.append(f"{sentences[0][:EVIDENCE_CHARS]} ({url})")
+        if len(examples) == EXAMPLES:
+            break
+    return tuple(examples)
 
 
 def rescore(
@@ -59,7 +112,7 @@ def _rescore_story(
     on_batch: Callable[[int], None] | None,
 ) -> int:
     codebook = story_codebook(story, settings.config_dir)
-    version = scoring_version(codebook)
+    version = frames.reading_version(scoring_version(codebook), PHRASES_VERSION)
     done, last_id = 0, 0
     while True:
         with unit_of_work(factory) as session:
@@ -77,3 +130,97 @@ def _rescore_story(
         last_id = batch[-1].id
         if on_batch:
             on_batch(len(batch))
+
+
+# ------------------------------------------------------------------------ promote
+
+
+@dataclass(frozen=True)
+class Promotion:
+    flag_id: int
+    story: str
+    frame: str
+    phrase: str
+    codebook: Path  # the user codebook the frame was added to
+    created: bool  # the user codebook was created (and the config now points at it)
+    rescored: int
+
+
+def promote_flag(
+    settings: Settings, factory: sessionmaker[Session], flag_id: int, name: str
+) -> Promotion:
+    """Add an emerging phrase as a frame to its story's user codebook (created beside
+    the config file on first use, extending the built-in one, which is never edited),
+    point the story at it, mark the flag promoted and rescore stored coverage."""
+    if settings.source_path is None:
+        raise ConfigError("frames promote needs a config file (--config or ./framewatch.toml): "
+                          "the story's user codebook is written beside it")  # fmt: skip
+    config = Path(settings.source_path)
+    with unit_of_work(factory) as session:
+        flag = session.get(frames.Flag, flag_id)
+        if flag is None:
+            raise ConfigError(f"no flag with id {flag_id}")
+        if flag.kind != "emerging_phrase" or not flag.phrase:
+            raise ConfigError(f"flag {flag_id} is a {flag.kind} flag: only emerging_phrase "
+                              "flags can be promoted to frames")  # fmt: skip
+        if flag.status == "promoted":
+            raise ConfigError(f"flag {flag_id} was already promoted ({flag.note or ''})")
+        phrase, story_name, day = flag.phrase, flag.story, flag.first_seen_at
+        languages = frames.article_languages(session, list(flag.article_ids))
+    story = next((s for s in settings.active_stories if s.name == story_name), None)
+    if story is None:
+        raise ConfigError(f"flag {flag_id} belongs to story {story_name!r}, not configured")
+    codebook = story_codebook(story, settings.config_dir)
+    if name in codebook.frame_names():
+        raise ConfigError(f"frame {name!r} already exists in the codebook of {story.name} "
+                          f"({codebook.source}); choose another name")  # fmt: skip
+    codes = sorted(languages) or sorted({c.language for f in codebook.frames for c in f.cues})
+    description = f'Promoted from emerging-phrase flag {flag_id}: "{phrase}" ({day:%Y-%m-%d}).'
+    addition = frame_text(name, description, {code: [phrase] for code in codes})
+    path, created = _write_frame(story, codebook, config, addition)
+    with unit_of_work(factory) as session:
+        flag = session.get(frames.Flag, flag_id)
+        assert flag is not None
+        flag.status, flag.note = "promoted", f"promoted as frame {name} ({path.name})"
+    done = rescore(load_settings(config), factory)
+    return Promotion(flag_id, story.name, name, phrase, path, created, done)
+
+
+def _write_frame(
+    story: StorySettings, codebook: Codebook, config: Path, addition: str
+) -> tuple[Path, bool]:
+    """Append the frame to the story's user codebook, creating it (and pointing the
+    config at it) when the story uses a built-in one. Everything is restored on error."""
+    if codebook.builtin:
+        path = config.parent / f"{story.name}.codebook.toml"
+        if path.exists():
+            raise ConfigError(f"{path} exists but the story {story.name} does not use it: "
+                              f'set codebook = "{path.name}" in its [[stories]] table, '
+                              "or move the file")  # fmt: skip
+        old_codebook = None
+        new_codebook = user_codebook_text(story.name, codebook.name) + addition
+    else:
+        user_path = codebook_path(story.codebook, config.parent)
+        assert user_path is not None
+        path = user_path
+        if path.resolve().is_relative_to(builtin_codebook_dir()):
+            raise ConfigError(f"the story {story.name} uses the built-in codebook file {path}, "
+                              "which framewatch never edits: point it at a user codebook with "
+                              f'extends = "{codebook.name}"')  # fmt: skip
+        old_codebook = path.read_text("utf-8")
+        new_codebook = old_codebook.rstrip("\n") + "\n" + addition
+    old_config = config.read_text("utf-8")
+    try:
+        path.write_text(new_codebook, "utf-8")
+        load_codebook(str(path))  # the frame is valid before anything points at it
+        if old_codebook is None:
+            config.write_text(point_story_at(old_config, story.name, path.name), "utf-8")
+            load_settings(config)
+    except BaseException:
+        config.write_text(old_config, "utf-8")
+        if old_codebook is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_text(old_codebook, "utf-8")
+        raise
+    return path, old_codebook is None

@@ -5,29 +5,42 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from ingest.flags import FlagDraft, TimelineArticle
 from ingest.framing import FrameHit
-from storage.models import Article, ArticleFrame, Flag, Source, StoryMembership
+from storage.models import (
+    Article,
+    ArticleFrame,
+    ArticlePhrase,
+    Flag,
+    PhraseSet,
+    Source,
+    StoryMembership,
+)
 
 FLAG_STATUSES = ("new", "reviewed", "dismissed", "promoted")
+
+
+# An article's frames and phrases (a few hundred rows) are written with Core statements
+# on the tables: the ORM's per-row work cost more than detecting them.
+_FRAMES = cast(Table, ArticleFrame.__table__)
+_PHRASES = cast(Table, ArticlePhrase.__table__)
 
 
 def replace_frames(
     session: Session, article_id: int, story: str, hits: Sequence[FrameHit], version: str
 ) -> None:
     """The article's frames for a story, replacing whatever an earlier scoring stored."""
-    session.execute(
-        delete(ArticleFrame).where(
-            ArticleFrame.article_id == article_id, ArticleFrame.story == story
-        )
+    connection = session.connection()
+    connection.execute(
+        delete(_FRAMES).where(_FRAMES.c.article_id == article_id, _FRAMES.c.story == story)
     )
-    session.add_all(
-        ArticleFrame(
+    rows = [
+        dict(
             article_id=article_id,
             story=story,
             frame=hit.frame,
@@ -38,8 +51,9 @@ def replace_frames(
             scoring_version=version,
         )
         for hit in hits
-    )
-    session.flush()
+    ]
+    if rows:
+        connection.execute(insert(_FRAMES), rows)
 
 
 def frames_by_article(session: Session, ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
@@ -60,20 +74,96 @@ def frames_by_article(session: Session, ids: Sequence[int]) -> dict[int, list[di
 def articles_to_rescore(
     session: Session, story: str, version: str, after_id: int, batch: int
 ) -> list[Article]:
-    """Members of the story whose stored frames were not computed with ``version``."""
-    current = select(ArticleFrame.article_id).where(
-        ArticleFrame.story == story, ArticleFrame.scoring_version == version
+    """Members of the story not read with ``version`` (see ``reading_version``), or
+    with a stored frame computed with another codebook version."""
+    scoring = version.rsplit("+", 1)[0]
+    outdated = select(ArticleFrame.article_id).where(
+        ArticleFrame.story == story, ArticleFrame.scoring_version != scoring
+    )
+    current = select(PhraseSet.article_id).where(
+        PhraseSet.story == story, PhraseSet.version == version
     )
     return list(
         session.scalars(
             select(Article)
             .join(StoryMembership, StoryMembership.article_id == Article.id)
             .where(StoryMembership.story == story, Article.id > after_id)
-            .where(Article.id.not_in(current))
+            .where(Article.id.in_(outdated) | Article.id.not_in(current))
             .order_by(Article.id)
             .limit(batch)
         )
     )
+
+
+def reading_version(scoring_version: str, phrases_version: str) -> str:
+    """What an article's frames and phrases were computed with (kept in phrase_sets)."""
+    return f"{scoring_version}+p{phrases_version}"
+
+
+def replace_phrases(
+    session: Session, article_id: int, story: str, phrases: Iterable[str], version: str
+) -> None:
+    """The article's own-voice phrases for a story, replacing earlier ones."""
+    connection = session.connection()
+    connection.execute(
+        delete(_PHRASES).where(_PHRASES.c.article_id == article_id, _PHRASES.c.story == story)
+    )
+    session.execute(
+        delete(PhraseSet).where(PhraseSet.article_id == article_id, PhraseSet.story == story)
+    )
+    rows = [{"article_id": article_id, "story": story, "phrase": p} for p in sorted(set(phrases))]
+    if rows:
+        connection.execute(insert(_PHRASES), rows)
+    session.add(PhraseSet(article_id=article_id, story=story, phrases=len(rows), version=version))
+    session.flush()
+
+
+def phrase_uses(session: Session, story: str, min_uses: int) -> dict[str, list[int]]:
+    """Phrase -> the story's articles using it, for phrases used by at least ``min_uses``
+    stored articles (copies included: the timeline drops them later). Rarer phrases can
+    never fire, and most phrases are rare, so this is what keeps recomputation cheap."""
+    frequent = (
+        select(ArticlePhrase.phrase)
+        .where(ArticlePhrase.story == story)
+        .group_by(ArticlePhrase.phrase)
+        .having(func.count() >= min_uses)
+    )
+    rows = session.execute(
+        select(ArticlePhrase.phrase, ArticlePhrase.article_id).where(
+            ArticlePhrase.story == story, ArticlePhrase.phrase.in_(frequent)
+        )
+    )
+    uses: dict[str, list[int]] = defaultdict(list)
+    for phrase, article_id in rows:
+        uses[phrase].append(article_id)
+    return uses
+
+
+def phrase_totals(session: Session, story: str) -> dict[int, int]:
+    """Article id -> how many distinct own-voice phrases it uses."""
+    rows = session.execute(
+        select(PhraseSet.article_id, PhraseSet.phrases).where(PhraseSet.story == story)
+    )
+    return {article_id: count for article_id, count in rows}
+
+
+def article_languages(session: Session, ids: Sequence[int]) -> set[str]:
+    """The (primary) language codes of these articles, e.g. {"en", "ru"}."""
+    rows = session.scalars(select(Article.language).where(Article.id.in_(ids)))
+    codes = {(code or "").casefold().replace("_", "-").split("-")[0] for code in rows}
+    return {code for code in codes if 2 <= len(code) <= 3 and code.isascii() and code.isalpha()}
+
+
+def article_texts(
+    session: Session, ids: Sequence[int]
+) -> dict[int, tuple[str, str, str | None, str]]:
+    """id -> (title, text or summary, language, url), for evidence sentences."""
+    rows = session.execute(
+        select(Article.id, Article.title, Article.text, Article.summary, Article.language,
+               Article.url).where(Article.id.in_(ids))
+    )  # fmt: skip
+    return {i: (title, text or summary, language, url) for i, title, text, summary, language, url
+            in rows}  # fmt: skip
 
 
 def story_timeline(session: Session, story: str) -> list[TimelineArticle]:
@@ -99,18 +189,32 @@ def story_timeline(session: Session, story: str) -> list[TimelineArticle]:
     ]
 
 
-def _evidence(session: Session, story: str, draft: FlagDraft) -> list[str]:
-    if draft.frame is None:
-        return []
-    rows = session.execute(
-        select(ArticleFrame.article_id, ArticleFrame.evidence).where(
-            ArticleFrame.story == story,
-            ArticleFrame.frame == draft.frame,
-            ArticleFrame.article_id.in_(draft.article_ids),
+def _evidence_index(
+    session: Session, story: str, drafts: Sequence[FlagDraft]
+) -> dict[tuple[int, str], str]:
+    """(article id, frame) -> evidence for every frame flag's articles, in few queries
+    (one per draft made recomputing thousands of flags slow)."""
+    ids = sorted({i for d in drafts if d.frame is not None and not d.evidence
+                  for i in d.article_ids})  # fmt: skip
+    index: dict[tuple[int, str], str] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(ArticleFrame.article_id, ArticleFrame.frame, ArticleFrame.evidence)
+            .where(
+                ArticleFrame.story == story, ArticleFrame.article_id.in_(ids[start : start + 500])
+            )
+            .order_by(ArticleFrame.id)
         )
-    ).all()
-    by_article = {article_id: evidence for article_id, evidence in rows}
-    return [by_article[i] for i in draft.article_ids if i in by_article][:3]
+        for article_id, frame, evidence in rows:
+            index.setdefault((article_id, frame), evidence)
+    return index
+
+
+def _evidence(draft: FlagDraft, index: dict[tuple[int, str], str]) -> list[str]:
+    if draft.evidence or draft.frame is None:
+        return list(draft.evidence)
+    found = [index.get((i, draft.frame)) for i in draft.article_ids]
+    return [e for e in found if e is not None][:3]
 
 
 def save_flags(
@@ -119,6 +223,8 @@ def save_flags(
     """Upsert drafts by key (reviews and notes survive); drop unreviewed flags no longer
     supported by the timeline. Returns (new flags, removed flags)."""
     existing = {f.key: f for f in session.scalars(select(Flag).where(Flag.story == story))}
+    drafts = list(drafts)
+    index = _evidence_index(session, story, drafts)
     seen: set[str] = set()
     added = 0
     for draft in drafts:
@@ -127,7 +233,7 @@ def save_flags(
             "kind": draft.kind, "frame": draft.frame, "phrase": draft.phrase,
             "source": draft.source, "article_ids": list(draft.article_ids),
             "first_seen_at": draft.first_seen_at, "score": draft.score,
-            "statistic": draft.statistic, "evidence": _evidence(session, story, draft),
+            "statistic": draft.statistic, "evidence": _evidence(draft, index),
         }  # fmt: skip
         flag = existing.get(draft.key)
         if flag is None:

@@ -335,3 +335,66 @@ class Digest(Base):
     article_count: Mapped[int] = mapped_column(default=0)
     summary: Mapped[str] = mapped_column(Text, default="")  # one line, for the Atom feed
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ArticlePhrase(Base):
+    """A phrase an article uses in its own voice (``ingest.phrases``), for emerging-phrase
+    flags: one row per distinct phrase, from the headline and lede only (bounded)."""
+
+    __tablename__ = "article_phrases"
+    __table_args__ = (Index("ix_article_phrases_story_phrase", "story", "phrase"),)
+
+    article_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    story: Mapped[str] = mapped_column(String(100), primary_key=True)
+    phrase: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+class PhraseSet(Base):
+    """An article's reading for a story: with which version (codebook fingerprint and
+    phrase extraction: ``rescore`` redoes outdated ones) and how many phrases it uses."""
+
+    __tablename__ = "phrase_sets"
+
+    article_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    story: Mapped[str] = mapped_column(String(100), primary_key=True)
+    phrases: Mapped[int] = mapped_column(default=0)
+    version: Mapped[str] = mapped_column(String(80))
+
+
+class ArticleVersion(Base):
+    """An earlier version of a stored article's headline and lede, kept when a refetch
+    found them changed, with the frames it had then."""
+
+    __tablename__ = "article_versions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(Text)
+    lede: Mapped[str] = mapped_column(Text)
+    text_hash: Mapped[str] = mapped_column(String(64))
+    # [{"story", "frame", "voice", "evidence"}] as stored while this version was current
+    frames: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when this version was fetched
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when a newer one replaced it
+
+
+class EntryDigest(Base):
+    """What a source's feed entry for a stored article looked like when last processed
+    (a hash of its title and summary), so a poll refetches exactly the entries that
+    changed (edits as signal) and not every known entry."""
+
+    __tablename__ = "entry_digests"
+
+    source_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    article_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    digest: Mapped[str] = mapped_column(String(64))

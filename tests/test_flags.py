@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from ingest.flags import TimelineArticle, binomial_tail, compute_flags
+from ingest.phrases import emerging_phrases, extract_phrases
+from tests import phrase_month
 
 T0 = datetime(2025, 9, 1, 9, 0, tzinfo=UTC)
 TZ = ZoneInfo("Europe/Minsk")
@@ -102,3 +105,59 @@ def test_binomial_tail() -> None:
     assert binomial_tail(0, 10, 0.5) == 1.0
     assert abs(binomial_tail(10, 10, 0.5) - 0.5**10) < 1e-12
     assert abs(binomial_tail(5, 10, 0.5) - 0.623046875) < 1e-9
+
+
+# ------------------------------------------------------------------ emerging phrases
+# The month continues in tests/phrase_month.py, after a quiet quarter: new phrases appear
+# in English, Russian and Belarusian on known days.
+
+
+@cache
+def _phrases(item: phrase_month.Item) -> frozenset[str]:
+    return extract_phrases(item.title, item.text, item.language)
+
+
+def _phrase_inputs(
+    items: list[phrase_month.Item],
+) -> tuple[list[TimelineArticle], dict[str, list[int]], dict[int, int]]:
+    timeline = [TimelineArticle(i.n, i.outlet, i.group, i.when, ()) for i in items]
+    uses: dict[str, list[int]] = {}
+    totals: dict[int, int] = {}
+    for item in items:
+        phrases = _phrases(item)
+        totals[item.n] = len(phrases)
+        for phrase in phrases:
+            uses.setdefault(phrase, []).append(item.n)
+    return timeline, uses, totals
+
+
+def _day(day: int) -> str:
+    return (phrase_month.T0 + timedelta(days=day)).astimezone(TZ).date().isoformat()
+
+
+def test_emerging_phrases_fire_on_their_days_in_three_languages() -> None:
+    drafts = emerging_phrases(*_phrase_inputs(phrase_month.month()), TZ)
+    fired = {d.phrase: d for d in drafts}
+    assert {p: d.key.rsplit(":", 1)[1] for p, d in fired.items()} == {
+        phrase: _day(day) for phrase, day in phrase_month.FIRES.items()
+    }
+    assert not set(phrase_month.SILENT) & set(fired)
+    airlift = fired["prisoner airlift"]
+    assert airlift.kind == "emerging_phrase" and airlift.frame is None
+    assert len(airlift.article_ids) == 10 and airlift.score >= 3.3
+    assert "in 10 articles from 3 outlets (daily.example, herald.example, wire.example)" in (
+        airlift.statistic
+    )
+
+
+def test_emerging_phrases_backfill_equals_live() -> None:
+    items = phrase_month.month()
+    timeline, uses, totals = _phrase_inputs(list(reversed(items)))
+    all_at_once = {d.key: d for d in emerging_phrases(timeline, uses, totals, TZ)}
+    live: dict[str, object] = {}
+    for day in range(phrase_month.MONTH_START, phrase_month.DAYS):
+        upto = [i for i in items if i.day <= day]
+        for draft in emerging_phrases(*_phrase_inputs(upto), TZ):
+            live.setdefault(draft.key, draft)
+    assert set(live) == set(all_at_once) and len(live) == 3
+    assert all(live[k] == all_at_once[k] for k in live)

@@ -15,7 +15,7 @@ from ingest.output import MACHINE_FORMATS, write_records
 from storage import frames, usage
 from storage.db import unit_of_work
 
-KINDS = ("first_seen", "source_shift", "distancing", "surge", "emerging_phrase")
+KINDS = ("first_seen", "source_shift", "distancing", "surge", "emerging_phrase", "frame_change")
 MAX_LIMIT = 10_000
 
 
@@ -157,3 +157,22 @@ def rescore(ctx: click.Context) -> None:
         done = run_rescore(settings, factory, on_batch=lambda n: err_console.print(
             f"rescored {n} articles", markup=False))  # fmt: skip
     console.print(f"{done} articles rescored; flags recomputed", markup=False)
+
+
+@frames_group.command()
+@click.argument("flag_id", type=int)
+@click.option("--as", "name", required=True, help="The new frame's name (a-z, 0-9, _).")
+@click.pass_context
+def promote(ctx: click.Context, flag_id: int, name: str) -> None:
+    """Add an emerging phrase as a frame to the story's user codebook, then rescore."""
+    from ingest.novelty import promote_flag
+
+    settings = settings_of(ctx)
+    with opened_store(settings) as factory:
+        done = promote_flag(settings, factory, flag_id, name)
+    created = " (created; the story now uses it)" if done.created else ""
+    console.print(
+        f'flag {flag_id}: promoted "{done.phrase}" as frame {done.frame} in '
+        f"{done.codebook}{created}; {done.rescored} articles rescored, flags recomputed",
+        markup=False,
+    )
