@@ -1,7 +1,7 @@
 """Full-text search at scale: latency of typical queries over 100k and 1M articles.
 
     python -m bench.search [--sizes 100000,1000000] [--repeats 15]
-                           [--databases sqlite,postgresql] [--json PATH]
+                           [--databases sqlite,postgresql] [--json PATH] [--keep DIR]
 
 Builds synthetic coverage (English, Russian, Belarusian and Polish articles of about 180
 words: a Zipf-distributed filler vocabulary plus story words at realistic rates, 5 %
@@ -9,11 +9,16 @@ near-duplicate copies, 90 % in the story, two years of publication dates), bulk-
 straight into ``articles`` with the index rebuilt the way ``framewatch reindex`` does it.
 Then times each typical query (a page of 20 with its count and snippets, exactly what
 ``framewatch search`` and ``GET /articles`` do) and reports p50/p95 per query and overall:
-wall-clock, and the CPU time of the querying thread (SQLite runs in it), which is what
-the wall-clock would be on an idle machine; the load average is printed beside them.
-(On PostgreSQL the work happens in the server, so only the wall-clock is meaningful.)
+wall-clock, and the CPU time of the querying thread (SQLite runs in it) plus, on
+PostgreSQL, of the server process answering it (when the server runs on this machine),
+which is about what the wall-clock would be on an idle machine; the load average is
+printed beside them.
 SQLite always; PostgreSQL too when FRAMEWATCH_TEST_DATABASE_URL is set (a private
 schema, dropped afterwards). ``--sizes 20000`` is the quick mode (well under a minute).
+
+``--keep DIR`` keeps what it builds and reuses it on the next run (a 1M build takes many
+minutes): SQLite files in DIR, PostgreSQL schemas ``bench_keep_<size>``. A kept database
+is migrated to the current schema (and analysed) before it is measured.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -121,15 +126,16 @@ _COLUMNS = ("id", "canonical_url", "url", "source_id", "outlet", "title", "summa
 
 def build(engine: Engine, size: int) -> dict[str, float]:
     """Bulk-insert ``size`` articles. SQLite: triggers off, then the index rebuilt as
-    ``framewatch reindex`` does. PostgreSQL: the trigger fills each row's tsvector and the
-    GIN index is created after the load (as one would for a bulk import)."""
+    ``framewatch reindex`` does. PostgreSQL: the trigger fills each row of article_search
+    and its indexes are created after the load (as one would for a bulk import)."""
     migrate.upgrade(engine)
     corpus, started = Corpus(), time.perf_counter()
     postgres = engine.dialect.name == "postgresql"
     with engine.begin() as conn:
         _sources(conn)
-        if postgres:
-            conn.exec_driver_sql(f"DROP INDEX {search_schema.SEARCH_INDEX}")
+        if postgres:  # the trigger fills article_search; its indexes are built after
+            for index in (search_schema.SEARCH_INDEX, search_schema.DATED_INDEX):
+                conn.exec_driver_sql(f"DROP INDEX {index}")
         else:
             for name in ("insert", "update", "delete"):
                 conn.exec_driver_sql(f"DROP TRIGGER articles_fts_{name}")
@@ -170,18 +176,20 @@ def measure(url: str, repeats: int) -> dict[str, Any]:
     ``framewatch search`` and ``serve`` use."""
     engine = make_engine(url, read_only=True)
     factory = make_session_factory(engine)
+    server = _server_cpu(engine)
     per_query: dict[str, Any] = {}
     everything: list[float] = []
     cpu_everything: list[float] = []
     for typed, filters, sort in QUERIES:
         query, times, cpu, hits = parse_query(typed), [], [], 0
         for attempt in range(repeats + 1):
-            started, started_cpu = time.perf_counter(), time.thread_time()
+            started, started_cpu, started_server = time.perf_counter(), time.thread_time(), server()
             with unit_of_work(factory) as session:
                 page = search_articles(session, query, SearchFilters(**filters), sort, 20)
             if attempt:  # the first run warms the caches
                 times.append((time.perf_counter() - started) * 1000)
-                cpu.append((time.thread_time() - started_cpu) * 1000)
+                used = time.thread_time() - started_cpu + server() - started_server
+                cpu.append(used * 1000)
             hits = page.total
         everything += times
         cpu_everything += cpu
@@ -190,6 +198,26 @@ def measure(url: str, repeats: int) -> dict[str, Any]:
     engine.dispose()
     overall = {**_percentiles(everything), **_percentiles(cpu_everything, "cpu_")}
     return {"overall": overall, "load_average": os.getloadavg()[0], "queries": per_query}
+
+
+def _server_cpu(engine: Engine) -> Callable[[], float]:
+    """The CPU seconds used so far by the PostgreSQL backend serving the bench, when the
+    server runs on this machine (its /proc is readable); else always 0. The pool hands
+    the single-threaded bench the same connection each time. Clock-tick resolution
+    (10 ms): meaningful over the repeats, not for one run."""
+    if engine.dialect.name != "postgresql":
+        return lambda: 0.0
+    with engine.connect() as conn:
+        stat = Path(f"/proc/{conn.exec_driver_sql('SELECT pg_backend_pid()').scalar()}/stat")
+
+    def used() -> float:
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    return used
 
 
 def _shown(value: Any) -> str:
@@ -206,48 +234,70 @@ def _percentiles(times: list[float], prefix: str = "") -> dict[str, float]:
 
 
 @contextmanager
-def sqlite_database(folder: Path, size: int) -> Iterator[Engine]:
+def sqlite_database(folder: Path, size: int, keep: bool = False) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{folder / f'search-{size}.db'}")
     try:
         yield engine
     finally:
         engine.dispose()
-        for path in folder.glob(f"search-{size}.db*"):
+        for path in folder.glob(f"search-{size}.db*") if not keep else ():
             path.unlink()
 
 
 @contextmanager
-def postgres_database(base: str) -> Iterator[Engine]:
-    """A private schema on the test PostgreSQL, dropped afterwards."""
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
+def postgres_database(base: str, size: int, keep: bool = False) -> Iterator[Engine]:
+    """A private schema on the test PostgreSQL, dropped afterwards unless kept."""
+    schema = f"bench_keep_{size}" if keep else f"bench_{uuid.uuid4().hex[:10]}"
     admin = make_engine(base)
     with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
     engine = make_engine(url.render_as_string(hide_password=False))
     try:
         yield engine
     finally:
         engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        if not keep:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
 
 
-def run(sizes: list[int], repeats: int, databases: set[str]) -> dict[str, Any]:
+def _built(engine: Engine, size: int) -> bool:
+    """Whether a kept database already holds the ``size`` articles (then brought up to
+    date: migrated and analysed)."""
+    with engine.connect() as conn:
+        has = engine.dialect.has_table(conn, "articles")
+        count = conn.exec_driver_sql("SELECT count(*) FROM articles").scalar() if has else 0
+    if count != size:
+        if has:
+            raise SystemExit(f"{engine.url}: an incomplete kept database; remove it")
+        return False
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+    return True
+
+
+def run(
+    sizes: list[int], repeats: int, databases: set[str], keep: Path | None = None
+) -> dict[str, Any]:
     """SQLite; PostgreSQL too when FRAMEWATCH_TEST_DATABASE_URL is set."""
     report: dict[str, Any] = {}
     base = os.environ.get("FRAMEWATCH_TEST_DATABASE_URL")
     with tempfile.TemporaryDirectory() as tmp:
+        folder = keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         for size in sizes:
             targets: list[tuple[str, Any]] = []
             if "sqlite" in databases:
-                targets.append(("sqlite", partial(sqlite_database, Path(tmp), size)))
+                targets.append(("sqlite", partial(sqlite_database, folder, size, bool(keep))))
             if base and "postgresql" in databases:
-                targets.append(("postgresql", partial(postgres_database, base)))
+                targets.append(("postgresql", partial(postgres_database, base, size, bool(keep))))
             for name, opened in targets:
                 with opened() as engine:
-                    built = build(engine, size)
+                    reused = keep is not None and _built(engine, size)
+                    built = {"insert_s": 0.0, "index_s": 0.0} if reused else build(engine, size)
                     url = engine.url.render_as_string(hide_password=False)
                     report[f"{name}/{size}"] = {**built, **measure(url, repeats)}
                 _print(f"{name}/{size}", report[f"{name}/{size}"])
@@ -271,11 +321,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15, help="timed runs per query")
     parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--keep", type=Path, default=None, help="keep and reuse built databases")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    print("  wall-clock ms    CPU ms (this thread)")
+    print("  wall-clock ms    CPU ms (this thread + PostgreSQL backend)")
     print("      p50     p95     p50     p95  matches  query")
-    report = run(sizes, args.repeats, set(args.databases.split(",")))
+    report = run(sizes, args.repeats, set(args.databases.split(",")), args.keep)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False))
 

@@ -19,33 +19,29 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Select,
-    any_,
     bindparam,
+    case,
     column,
     func,
     literal_column,
     select,
     table,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
 from ingest.query import Query
-from storage import fts, repo
+from storage import fts, repo, search_pg
 from storage.filters import BROAD, EVERY, SearchFilters, filter_clauses, hidden, timeline_date
 from storage.frames import frames_by_article
 from storage.models import Article
-from storage.search_schema import FTS_TABLE, SEARCH_COLUMN, TS_CONFIG
+from storage.search_schema import FTS_TABLE, TS_CONFIG
 
 MAX_LIMIT = 1000
 # Relevance is ranked among the newest RANK_WINDOW matches; counts stop there too.
 RANK_WINDOW = COUNT_CAP = 2000
-PHRASE_CANDIDATES = 4 * (RANK_WINDOW + 1)  # PostgreSQL: word matches checked for a phrase
-COMMON_FACTOR = 20  # PostgreSQL: more estimated matches than this x the window: walk the key
 SORTS = ("relevance", "date")
 MARK_START, MARK_END = "\ue000", "\ue001"
 ELLIPSIS = "…"
@@ -127,102 +123,32 @@ def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _tsquery(query: Query) -> ColumnElement[Any]:
-    text_: BindParameter[str] = bindparam("tsquery", fts.to_tsquery(query), unique=True)
-    return func.to_tsquery(
-        literal_column(f"'{TS_CONFIG}'::regconfig"), func.translate(text_, "Ёё", "Ее")
-    )
-
-
-def _search_doc() -> ColumnElement[Any]:
-    return literal_column(f"articles.{SEARCH_COLUMN}")
-
-
-def _score(session: Session, query: Query) -> ColumnElement[Any]:
-    """Relevance, higher is better (FTS5's bm25 is lower-is-better, hence negated)."""
-    if _is_postgres(session):
-        return func.ts_rank(_search_doc(), _tsquery(query))
-    return -literal_column(_BM25)
-
-
 def _fts5_match(query: Query) -> ColumnElement[Any]:
     match: BindParameter[str] = bindparam("match", fts.to_fts5(query), unique=True)
     return literal_column(FTS_TABLE).op("MATCH")(match)
 
 
-def _pg_match(query: Query) -> list[ColumnElement[Any]]:
-    tsq = _tsquery(query)
-    # A query whose positive words all vanished (no lexemes) must not become "NOT x".
-    return [_search_doc().op("@@")(tsq), func.querytree(tsq) != "T"]
-
-
 def _newest_matches(
-    session: Session, query: Query, filters: SearchFilters, scored: bool, limit: int
-) -> Select[Any]:
-    """Up to ``limit`` matches passing the filters, newest stored first: (id[, score]).
+    session: Session, query: Query, filters: SearchFilters, limit: int
+) -> list[tuple[int, float]]:
+    """Up to ``limit`` matches passing the filters, newest stored first, with their
+    relevance (higher is better; FTS5's bm25 is lower-is-better, hence negated).
 
     Read in id order and stopped at ``limit``, so the cost is bounded by the window, not
     by how many articles match, and relevance is computed only for the window. On SQLite
     the filters' column indexes are hidden, so the full-text index always drives.
     """
     if _is_postgres(session):
-        return _pg_newest_matches(session, query, filters, scored, limit)
-    columns: list[Any] = [Article.id]
-    if scored:
-        columns.append(_score(session, query).label("score"))
+        ids = search_pg.newest_ids(session, query, filters, limit)
+        by_id = search_pg.scores(session, query, ids)
+        return [(id_, by_id[id_]) for id_ in ids if id_ in by_id]  # deleted meanwhile
+    score: ColumnElement[Any] = (-literal_column(_BM25)).label("score")
     where = [_fts5_match(query), *filter_clauses(session, filters, hide=EVERY)]
     joined = _FTS.join(Article, Article.id == _FTS.c.rowid)
-    stmt = select(*columns).select_from(joined).where(*where)
-    return stmt.order_by(_FTS.c.rowid.desc()).limit(limit)
-
-
-def _one_of(ids: Sequence[int]) -> ColumnElement[bool]:
-    """``articles.id = ANY(:ids)``: one array parameter, not thousands of IN parameters."""
-    return Article.id == any_(bindparam("ids", list(ids), type_=ARRAY(BigInteger), unique=True))
-
-
-def _pg_newest_matches(
-    session: Session, query: Query, filters: SearchFilters, scored: bool, limit: int
-) -> Select[Any]:
-    """PostgreSQL: a GIN index answers word queries alone but must re-read each
-    candidate's tsvector for phrases; so phrases are first narrowed to the newest
-    candidates of their words (no re-reading), then checked exactly, newest first."""
-    where = filter_clauses(session, filters)
-    matching = select(Article.id).where(*where, *_pg_match(query))
-    if not scored:
-        return matching.limit(limit)  # a count: any matches will do
-    newest = _pg_newest(session, matching, limit)
-    relaxed = fts.relax(query) if fts.has_phrases(query) else None
-    if relaxed is not None:
-        words = select(Article.id).where(*where, *_pg_match(relaxed))
-        candidates = session.scalars(_pg_newest(session, words, PHRASE_CANDIDATES)).all()
-        exact = select(Article.id).where(_one_of(candidates), *_pg_match(query))
-        verified = session.scalars(exact.order_by(Article.id.desc()).limit(limit)).all()
-        if len(verified) == limit or len(candidates) < PHRASE_CANDIDATES:
-            newest = select(Article.id).where(_one_of(verified))
-    window = newest.subquery()
-    score = _score(session, query).label("score")
-    return select(Article.id, score).join(window, window.c.id == Article.id)
-
-
-def _pg_newest(session: Session, stmt: Select[Any], limit: int) -> Select[Any]:
-    """``stmt``'s newest ``limit`` rows, read the way PostgreSQL is fastest for them.
-
-    For words in many articles, walking the primary key backwards finds ``limit``
-    matches after a few thousand rows; for rarer ones that walk would read the whole
-    table, so the GIN matches are collected and the newest kept (ordering by ``id + 0``
-    keeps the planner off the walk). The planner's own estimate of the matches decides.
-    """
-    dialect = session.get_bind().dialect
-    compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-    plan = (
-        session.connection()
-        .exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params)
-        .scalar()
-    )
-    estimated = float(plan[0]["Plan"]["Plan Rows"]) if plan else 0.0
-    key = Article.id if estimated > COMMON_FACTOR * limit else Article.id + 0
-    return stmt.order_by(key.desc()).limit(limit)
+    stmt = select(Article.id, score).select_from(joined).where(*where)
+    stmt = stmt.order_by(_FTS.c.rowid.desc()).limit(limit)
+    rows = session.connection().execute(stmt).all()  # Core rows: thousands of them
+    return [(row[0], row[1]) for row in rows]
 
 
 def _by_date(session: Session, query: Query | None, filters: SearchFilters) -> Select[Any]:
@@ -232,9 +158,9 @@ def _by_date(session: Session, query: Query | None, filters: SearchFilters) -> S
     each article is checked against the set of full-text matches, built once.
     """
     if _is_postgres(session):
-        stmt = select(Article.id).where(*filter_clauses(session, filters))
         if query is not None:
-            stmt = stmt.where(*_pg_match(query))
+            return search_pg.by_date(search_pg.matching(session, query, filters))
+        stmt = select(Article.id).where(*filter_clauses(session, filters))
     else:
         stmt = select(Article.id).where(*filter_clauses(session, filters, hide=BROAD))
         if query is not None:
@@ -247,11 +173,29 @@ def _count(session: Session, query: Query | None, filters: SearchFilters) -> tup
     """How many articles match, counted up to COUNT_CAP; and whether that is all of them."""
     if query is None or filters.since or filters.until:  # read the timeline index
         stmt = _by_date(session, query, filters).order_by(None)
-    else:
-        stmt = _newest_matches(session, query, filters, False, COUNT_CAP + 1)
+    else:  # SQLite: the full-text index drives (PostgreSQL counts in _counted_by_date)
+        where = [_fts5_match(query), *filter_clauses(session, filters, hide=EVERY)]
+        stmt = select(_FTS.c.rowid).join(Article, Article.id == _FTS.c.rowid).where(*where)
     capped = stmt.limit(COUNT_CAP + 1).subquery()
     total = session.scalar(select(func.count()).select_from(capped)) or 0
     return min(total, COUNT_CAP), total <= COUNT_CAP
+
+
+def _counted_by_date(
+    session: Session, query: Query, filters: SearchFilters, limit: int, offset: int
+) -> tuple[list[int], int, bool]:
+    """A query by date whose page and count come from one read of the newest COUNT_CAP
+    + 1 matches: PostgreSQL reads them in date ranges; SQLite (with time bounds) would
+    otherwise collect the full-text matches twice. A page beyond them is read alone."""
+    if _is_postgres(session):
+        newest = search_pg.newest_ids(session, query, filters, COUNT_CAP + 1, dated=True)
+    else:
+        newest = list(session.scalars(_by_date(session, query, filters).limit(COUNT_CAP + 1)))
+    total, exact = min(len(newest), COUNT_CAP), len(newest) <= COUNT_CAP
+    if offset + limit <= len(newest) or exact:
+        return newest[offset : offset + limit], total, exact
+    deep = _by_date(session, query, filters).limit(limit).offset(offset)
+    return list(session.scalars(deep)), total, exact
 
 
 # ------------------------------------------------------------------------ search
@@ -275,12 +219,15 @@ def search_articles(
     limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
     filters = filters or SearchFilters()
     scores: dict[int, float] = {}
+    if _is_postgres(session):
+        search_pg.prepare(session)
     if query is not None and sort == "relevance":
-        window = _newest_matches(session, query, filters, True, RANK_WINDOW + 1)
-        rows = session.connection().execute(window).all()  # Core rows: thousands of them
+        rows = _newest_matches(session, query, filters, RANK_WINDOW + 1)
         total, exact = min(len(rows), COUNT_CAP), len(rows) <= COUNT_CAP
         best = heapq.nlargest(offset + limit, ((score, id_) for id_, score in rows[:RANK_WINDOW]))
         ids, scores = [id_ for _, id_ in best[offset:]], {id_: score for score, id_ in best}
+    elif query is not None and (_is_postgres(session) or filters.since or filters.until):
+        ids, total, exact = _counted_by_date(session, query, filters, limit, offset)
     else:
         ids = list(session.scalars(_by_date(session, query, filters).limit(limit).offset(offset)))
         total, exact = _count(session, query, filters)
@@ -331,16 +278,25 @@ def _snippets(session: Session, query: Query, ids: Sequence[int]) -> Marked:
     """(marked title, marked snippet) for each id, from the database's highlighter."""
     if _is_postgres(session):
         return _pg_snippets(session, query, ids)
+    # FTS5 cannot look up a list of rowids: with "rowid IN (...)" it reads every match
+    # (100k for a common prefix). A rowid range it can; the highlighter runs only for
+    # the rows wanted.
     marks = f"'{MARK_START}', '{MARK_END}'"
+    wanted = _FTS.c.rowid.in_(list(ids))
     columns: list[ColumnElement[Any]] = [
-        literal_column(f"highlight({FTS_TABLE}, 0, {marks})"),
-        literal_column(f"snippet({FTS_TABLE}, 1, {marks}, '{ELLIPSIS}', {SNIPPET_TOKENS})"),
-        literal_column(f"snippet({FTS_TABLE}, 2, {marks}, '{ELLIPSIS}', {SNIPPET_TOKENS})"),
-    ]
+        case((wanted, literal_column(f"highlight({FTS_TABLE}, 0, {marks})"))),
+        case((wanted, literal_column(f"snippet({FTS_TABLE}, 1, {marks}, '{ELLIPSIS}', "
+                                     f"{SNIPPET_TOKENS})"))),
+        case((wanted, literal_column(f"snippet({FTS_TABLE}, 2, {marks}, '{ELLIPSIS}', "
+                                     f"{SNIPPET_TOKENS})"))),
+    ]  # fmt: skip
+    in_range = _FTS.c.rowid.between(min(ids), max(ids))
     rows = session.execute(
-        select(_FTS.c.rowid, *columns).where(_fts5_match(query), _FTS.c.rowid.in_(list(ids)))
+        select(_FTS.c.rowid, wanted, *columns).where(_fts5_match(query), in_range)
     ).all()
-    return {row[0]: (row[1] or "", _best_snippet(row[3] or "", row[2] or "")) for row in rows}
+    return {
+        row[0]: (row[2] or "", _best_snippet(row[4] or "", row[3] or "")) for row in rows if row[1]
+    }
 
 
 def _best_snippet(text: str, summary: str) -> str:
@@ -352,7 +308,7 @@ def _best_snippet(text: str, summary: str) -> str:
 
 
 def _pg_snippets(session: Session, query: Query, ids: Sequence[int]) -> Marked:
-    tsq = _tsquery(query)
+    tsq = search_pg.tsquery(query)
     config: ColumnElement[Any] = literal_column(f"'{TS_CONFIG}'::regconfig")
     options = (
         f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_TOKENS}, MinWords=12, "

@@ -9,14 +9,20 @@ matching does (``ł``→``l``, ``ё``→``е``, ``й`` kept). The unicode61 toke
 so the original and the folded text split into the same tokens and snippets highlight the
 right words.
 
-PostgreSQL: ``articles.search_doc``, a tsvector set by a trigger (title weight A, summary
-B, text C) with a GIN index, built with the ``framewatch_search`` text-search
-configuration: ``simple`` preceded by ``unaccent`` when that extension can be used.
+PostgreSQL: ``article_search``, a narrow table with one row per article holding what a
+search reads: the tsvector (title weight A, summary B, text C) kept inline in the row,
+the timeline date, the copy flag and the language; a GIN index on the tsvector and a
+b-tree on (timeline date, article id). A trigger on ``articles`` keeps it in step (the
+tsvector is recomputed only when the text columns change); deleting an article cascades.
+The tsvector is built with the ``framewatch_search`` text-search configuration: ``simple``
+preceded by ``unaccent`` when that extension can be used. (Migration 0003 put the
+tsvector in ``articles.search_doc``; 0008 moved it: out-of-line TOAST look-ups made
+every match checked or ranked cost a second read.)
 
 Both: ``ix_articles_timeline`` on (published-else-fetched date, id), for newest-first
 listings and date-sorted searches.
 
-Alembic migration 0003 creates these objects; :func:`ensure_objects` recreates any that
+Alembic migrations 0003 and 0008 create these objects; :func:`ensure_objects` recreates any that
 are missing (e.g. triggers dropped by a batch table rebuild) and :func:`rebuild_index`
 rebuilds the index from ``articles`` (``framewatch reindex``). Autogenerate must not see
 them: :func:`include_name` is the hook (``alembic/env.py``, the migration test).
@@ -27,8 +33,10 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 FTS_TABLE = "articles_fts"
+SEARCH_TABLE = "article_search"
 SEARCH_COLUMN = "search_doc"
-SEARCH_INDEX = "ix_articles_search_doc"
+SEARCH_INDEX = "ix_article_search_doc"
+DATED_INDEX = "ix_article_search_dated"
 # Newest-first listings and date-sorted searches read the timeline date in index order.
 TIMELINE_INDEX = "ix_articles_timeline"
 _TIMELINE = (
@@ -73,35 +81,76 @@ _WORD_TOKENS = (
 )
 
 
-def _pg_vector(column: str, weight: str) -> str:
+def _pg_vector(row: str, column: str, weight: str) -> str:
     return (
         f"setweight(to_tsvector('{TS_CONFIG}', "
-        f"translate(coalesce(NEW.{column}, ''), 'Ёё', 'Ее')), '{weight}')"
+        f"translate(coalesce({row}.{column}, ''), 'Ёё', 'Ее')), '{weight}')"
     )
 
 
+def _pg_document(row: str) -> str:
+    weights = (("title", "A"), ("summary", "B"), ("text", "C"))
+    return " || ".join(_pg_vector(row, column, weight) for column, weight in weights)
+
+
+def _pg_row(row: str) -> str:
+    """The article_search values of ``row`` (an articles row)."""
+    return (
+        f"{row}.id, coalesce({row}.published_at, {row}.fetched_at), "
+        f"{row}.duplicate_of IS NOT NULL, {row}.language, {_pg_document(row)}"
+    )
+
+
+_PG_ROW_COLUMNS = "article_id, dated_at, is_copy, language, search_doc"
+# Inline (toast_tuple_target, storage MAIN): a TOAST look-up per row checked or ranked
+# cost more than the rest of a search.
+_PG_TABLE = f"""
+CREATE TABLE IF NOT EXISTS {SEARCH_TABLE} (
+    article_id BIGINT PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,
+    dated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    is_copy BOOLEAN NOT NULL,
+    language VARCHAR(12),
+    {SEARCH_COLUMN} TSVECTOR NOT NULL
+) WITH (toast_tuple_target = 8160)"""
 _PG_FUNCTION = f"""
-CREATE OR REPLACE FUNCTION framewatch_search_doc() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION framewatch_article_search() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    NEW.{SEARCH_COLUMN} := {_pg_vector("title", "A")} || {_pg_vector("summary", "B")}
-        || {_pg_vector("text", "C")};
-    RETURN NEW;
+    IF TG_OP = 'UPDATE' AND NEW.title IS NOT DISTINCT FROM OLD.title
+            AND NEW.summary IS NOT DISTINCT FROM OLD.summary
+            AND NEW.text IS NOT DISTINCT FROM OLD.text THEN
+        UPDATE {SEARCH_TABLE} SET dated_at = coalesce(NEW.published_at, NEW.fetched_at),
+            is_copy = NEW.duplicate_of IS NOT NULL, language = NEW.language
+        WHERE article_id = NEW.id;
+        IF FOUND THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    INSERT INTO {SEARCH_TABLE} ({_PG_ROW_COLUMNS}) VALUES ({_pg_row("NEW")})
+    ON CONFLICT (article_id) DO UPDATE SET dated_at = EXCLUDED.dated_at,
+        is_copy = EXCLUDED.is_copy, language = EXCLUDED.language,
+        {SEARCH_COLUMN} = EXCLUDED.{SEARCH_COLUMN};
+    RETURN NULL;
 END
 $$"""
 _PG_TRIGGER = (
-    "CREATE TRIGGER articles_search_doc BEFORE INSERT OR UPDATE OF title, summary, text "
-    "ON articles FOR EACH ROW EXECUTE FUNCTION framewatch_search_doc()"
+    "CREATE TRIGGER articles_search AFTER INSERT OR UPDATE OF title, summary, text, "
+    "published_at, fetched_at, language, duplicate_of ON articles "
+    "FOR EACH ROW EXECUTE FUNCTION framewatch_article_search()"
+)
+_PG_INDEXES = (
+    f"CREATE INDEX IF NOT EXISTS {SEARCH_INDEX} ON {SEARCH_TABLE} USING gin ({SEARCH_COLUMN})",
+    f"CREATE INDEX IF NOT EXISTS {DATED_INDEX} ON {SEARCH_TABLE} (dated_at, article_id)",
 )
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
     """Alembic autogenerate hook: the search objects are not part of the models."""
     if type_ == "table" and name is not None:
-        return not name.startswith(FTS_TABLE)
+        return not name.startswith(FTS_TABLE) and name != SEARCH_TABLE
     if type_ == "column":
         return name != SEARCH_COLUMN
     if type_ == "index":
-        return name not in (SEARCH_INDEX, TIMELINE_INDEX)
+        return name not in (SEARCH_INDEX, DATED_INDEX, TIMELINE_INDEX)
     return True
 
 
@@ -172,17 +221,24 @@ def _pg_config(conn: Connection) -> None:
 def _pg_ensure(conn: Connection) -> None:
     conn.exec_driver_sql(_TIMELINE)
     _pg_config(conn)
-    conn.exec_driver_sql(f"ALTER TABLE articles ADD COLUMN IF NOT EXISTS {SEARCH_COLUMN} tsvector")
-    conn.exec_driver_sql(_PG_FUNCTION)
-    conn.exec_driver_sql("DROP TRIGGER IF EXISTS articles_search_doc ON articles")
-    conn.exec_driver_sql(_PG_TRIGGER)
+    conn.exec_driver_sql(_PG_TABLE)
     conn.exec_driver_sql(
-        f"CREATE INDEX IF NOT EXISTS {SEARCH_INDEX} ON articles USING gin ({SEARCH_COLUMN})"
+        f"ALTER TABLE {SEARCH_TABLE} ALTER COLUMN {SEARCH_COLUMN} SET STORAGE MAIN"
     )
+    conn.exec_driver_sql(_PG_FUNCTION)
+    conn.exec_driver_sql("DROP TRIGGER IF EXISTS articles_search ON articles")
+    conn.exec_driver_sql(_PG_TRIGGER)
+    for statement in _PG_INDEXES:
+        conn.exec_driver_sql(statement)
 
 
 def _pg_rebuild(conn: Connection) -> None:
-    conn.exec_driver_sql("UPDATE articles SET title = title")  # the trigger recomputes
+    """Every row recomputed from ``articles`` (TRUNCATE: no dead rows left behind)."""
+    conn.exec_driver_sql(f"TRUNCATE {SEARCH_TABLE}")
+    conn.exec_driver_sql(
+        f"INSERT INTO {SEARCH_TABLE} ({_PG_ROW_COLUMNS}) SELECT {_pg_row('a')} FROM articles AS a"
+    )
+    conn.exec_driver_sql(f"ANALYZE {SEARCH_TABLE}")
 
 
 # ------------------------------------------------------------------------ public

@@ -208,18 +208,30 @@ def test_relevance_is_ranked_among_the_newest_matches(
     assert len(dated.hits) == 7 and not dated.total_exact  # date order is exact, not windowed
 
 
-@pytest.mark.parametrize("candidates", [1, 2, 50])
-def test_phrases_are_matched_exactly_however_many_candidates(
-    corpus: Corpus, monkeypatch: pytest.MonkeyPatch, candidates: int
+@pytest.mark.parametrize("walk_cost", [0.0, 1e30])
+@pytest.mark.parametrize("span", [1.0, 3600e6, 1e30])
+def test_results_do_not_depend_on_how_the_ranges_are_cut(
+    corpus: Corpus, monkeypatch: pytest.MonkeyPatch, span: float, walk_cost: float
 ) -> None:
-    """PostgreSQL narrows phrases to candidates by their words first; never at a cost."""
-    from storage import search
+    """PostgreSQL reads matches in key ranges (ids, or microseconds of the timeline) sized
+    from estimates, each by walking the key's index or from the GIN index: ranges of one
+    id or one microsecond, an hour, or everything at once, walked or not, give the same
+    pages, counts and phrase matches."""
+    from storage import search_pg
 
-    monkeypatch.setattr(search, "PHRASE_CANDIDATES", candidates)
+    monkeypatch.setattr(search_pg, "first_span", lambda wanted, per_key: span)
+    monkeypatch.setattr(search_pg, "PROBE_ROWS", span)
+    monkeypatch.setattr(search_pg, "WALK_COST", walk_cost)
     query = '"pardoned 52" OR "52 political"'
     found = set(_keys(corpus, query, include_duplicates=True))
     assert found == {"release_en", "copy_en"}
     assert _keys(corpus, '"52 prisoners" AND NOT "pardoned citizens"') == ["release_en"]
+    everything = "belarus OR лукашенко OR лукашэнка OR białoruś OR lukashenko"
+    for sort in ("relevance", "date"):
+        assert len(_keys(corpus, everything, sort)) == 7
+    assert _keys(corpus, "humanism", sort="date") == ["release_pl", "humanism_en"]
+    assert _keys(corpus, everything, "date", since="2025-09-13", until="2025-09-14") == [
+        "release_pl", "release_be"]  # fmt: skip
 
 
 def test_snippets_mark_matches_and_keep_markup_as_text(corpus: Corpus) -> None:
@@ -273,6 +285,34 @@ def test_the_index_follows_inserts_updates_and_deletes(store: sessionmaker[Sessi
         assert search_articles(session, parse_query("humanism")).total == 2
 
 
+def test_filters_follow_changes_to_dates_language_and_copies(
+    store: sessionmaker[Session],
+) -> None:
+    """PostgreSQL filters dates, language and copies on its search table; a trigger keeps
+    them in step with articles without recomputing the index (as SQLite reads articles)."""
+    ids = build_corpus(store)
+    humanism = parse_query("humanism")
+
+    def keys(**given: Any) -> set[int]:
+        with unit_of_work(store) as session:
+            page = search_articles(session, humanism, build_filters(FilterInput(**given)))
+        return {hit.id for hit in page.hits}
+
+    assert keys(languages=["pl"]) == {ids["release_pl"]}
+    with unit_of_work(store) as session:
+        session.execute(
+            update(Article).where(Article.id == ids["release_pl"]).values(
+                language="en", published_at=datetime(2024, 1, 5, tzinfo=UTC),
+                duplicate_of=ids["humanism_en"],
+            )
+        )  # fmt: skip
+    assert keys(languages=["pl"]) == set() and keys() == {ids["humanism_en"]}
+    assert keys(include_duplicates=True, until="2024-01-05") == {ids["release_pl"]}
+    with unit_of_work(store) as session:
+        session.execute(delete(Article).where(Article.id == ids["humanism_en"]))
+    assert keys() == {ids["release_pl"]}  # its original gone, it is no copy any more
+
+
 def test_reindex_rebuilds_a_damaged_index(store: sessionmaker[Session]) -> None:
     build_corpus(store)
     with unit_of_work(store) as session:
@@ -280,7 +320,7 @@ def test_reindex_rebuilds_a_damaged_index(store: sessionmaker[Session]) -> None:
             session.execute(text("DROP TRIGGER articles_fts_update"))
             session.execute(text("INSERT INTO articles_fts(articles_fts) VALUES ('delete-all')"))
         else:
-            session.execute(text("UPDATE articles SET search_doc = NULL"))
+            session.execute(text("DELETE FROM article_search"))
     with unit_of_work(store) as session:
         assert search_articles(session, parse_query("humanism")).total == 0
         assert search_schema.rebuild_index(session.connection()) == len(CORPUS)
@@ -303,6 +343,27 @@ def test_migration_downgrades_and_upgrades(database_url: str) -> None:
     with unit_of_work(make_session_factory(engine)) as session:
         assert search_articles(session, parse_query("humanism")).total == 2
         assert session.scalar(select(Article.id).limit(1)) is not None
+    engine.dispose()
+
+
+def test_narrow_search_table_migration_round_trip(database_url: str) -> None:
+    """0008 moves PostgreSQL's tsvectors to article_search and back; SQLite: no-op."""
+    engine = make_engine(database_url)
+    migrate.upgrade(engine)
+    build_corpus(make_session_factory(engine))
+    command.downgrade(migrate.alembic_config(engine), "0007")
+    postgres = engine.dialect.name == "postgresql"
+    if postgres:
+        with engine.connect() as conn:
+            filled = "SELECT count(*) FROM articles WHERE search_doc IS NOT NULL"
+            assert conn.execute(text(filled)).scalar() == len(CORPUS)
+            assert "article_search" not in conn.dialect.get_table_names(conn)
+    migrate.upgrade(engine)
+    with unit_of_work(make_session_factory(engine)) as session:
+        assert search_articles(session, parse_query("humanism")).total == 2
+        if postgres:
+            rows = session.scalar(text("SELECT count(*) FROM article_search"))
+            assert rows == len(CORPUS)
     engine.dispose()
 
 
