@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
+import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,9 +21,10 @@ from ingest.config import FeedSettings, Settings
 from ingest.errors import FetchError, ParseError
 from ingest.feeds import FeedEntry, ParsedFeed, parse_feed
 from ingest.fetch import Fetcher, FetchResult
-from ingest.items import RawItem
+from ingest.items import Article, RawItem
+from ingest.pipeline import prepare_item
 from ingest.urls import canonicalize_url
-from storage import repo
+from storage import repo, versions
 from storage.db import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,7 @@ class Harvest:
     parsed: ParsedFeed | None = None
     items: list[RawItem] = field(default_factory=list)
     carried: list[tuple[FeedEntry, int]] = field(default_factory=list)
+    prepared: list[tuple[Article, bool] | None] = field(default_factory=list)  # per item
     page_logs: list[dict[str, object]] = field(default_factory=list)
     error: Exception | None = None
     unchanged: bool = False
@@ -62,6 +66,7 @@ def harvest_feed(
     fetcher: Fetcher,
     pages: SharedPages,
     now: Callable[[], datetime],
+    preparer: Preparer | None = None,
 ) -> Harvest:
     """Network side of one feed: never raises, errors travel in the harvest."""
     harvest = Harvest(feed)
@@ -82,6 +87,8 @@ def harvest_feed(
         )
         new_entries, harvest.carried = _new_entries(factory, source_id, harvest.parsed.entries)
         harvest.items = _raw_items(feed, new_entries, pages, harvest, now)
+        if preparer is not None:
+            harvest.prepared = preparer.prepare(harvest.items)
     except (FetchError, ParseError) as exc:
         harvest.error = exc
     except Exception as exc:  # a bug must cost one feed, not the poll
@@ -99,14 +106,16 @@ def _new_entries(
 ) -> tuple[list[FeedEntry], list[tuple[FeedEntry, int]]]:
     """Split entries into ones never seen, and stored articles this source carries anew.
 
-    Anything stored or rejected before is not fetched again; a stored article that
-    another source carried first only gains a sighting.
+    Anything stored or rejected before is not fetched again, unless this source changed
+    its entry (another title or summary: an edit); a stored article that another source
+    carried first only gains a sighting.
     """
     canonical = {entry.link: canonicalize_url(entry.link) for entry in entries}
     with unit_of_work(factory) as session:
         known = repo.known_entries(
             session, source_id, canonical.values(), [e.guid for e in entries if e.guid]
         )
+        states = versions.entry_states(session, source_id, known.sighted)
     fresh: list[FeedEntry] = []
     carried: list[tuple[FeedEntry, int]] = []
     seen_now: set[str] = set()
@@ -119,9 +128,22 @@ def _new_entries(
         if article_id is not None:
             if article_id not in known.sighted:
                 carried.append((entry, article_id))
+            elif key not in known.rejected and _edited(entry, states.get(article_id)):
+                fresh.append(entry)  # the source changed the entry: fetch it again
         elif key not in known.rejected and not (entry.guid and entry.guid in known.guids):
             fresh.append(entry)
     return fresh, carried
+
+
+def _edited(entry: FeedEntry, state: tuple[str | None, str] | None) -> bool:
+    """Did the entry change since the pipeline last processed it from this source?
+    (Without a digest, e.g. stored before digests were kept: did its title change?)"""
+    if state is None:
+        return False
+    digest, title = state
+    if digest is None:
+        return " ".join(entry.title.split()) != " ".join(title.split())
+    return digest != versions.entry_digest(entry.title, entry.summary)
 
 
 def _raw_items(
@@ -207,3 +229,68 @@ def _page_log(
         "duration_ms": page.elapsed_ms if page else 0,
         "bytes_read": len(page.body) if page else 0,
     }
+
+
+class Preparer:
+    """The pure, CPU-heavy first step of the pipeline (``prepare_item``: extraction,
+    normalisation, language) for one poll's pages, in worker processes, so it uses every
+    core while the writing thread stores. Each item still takes the one path: the writer
+    hands the result to ``ingest_item``, which would otherwise compute the same thing.
+
+    Starting a worker costs one to two seconds of CPU (imports, the language model), so
+    the first ``inline_pages`` pages of a poll are prepared inline by the writer and the
+    pool starts only past them: idle and ordinary polls never start it, a backfill or a
+    first poll of many feeds does. It lives for one poll. A worker failure only means the
+    writer prepares those items itself.
+    """
+
+    def __init__(self, workers: int | None = None, inline_pages: int = 200) -> None:
+        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        self.inline_pages = inline_pages
+        self._pages = 0
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def prepare(self, items: Sequence[RawItem]) -> list[tuple[Article, bool] | None]:
+        with self._lock:
+            self._pages += sum(item.html is not None for item in items)
+            inline = self.workers < 2 or self._pages <= self.inline_pages
+        if inline:
+            return []  # the writer prepares them
+        try:
+            pool = self._start()
+            futures = [pool.submit(prepare_item, item) if item.html else None for item in items]
+        except Exception:  # no processes here (or the pool broke): the writer prepares them
+            log.warning("cannot prepare items in worker processes", exc_info=True)
+            return []
+        return [_result(future) for future in futures]
+
+    def _start(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                # spawn: forking a process that runs threads can copy a held lock
+                context = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            return self._pool
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+
+    def __enter__(self) -> Preparer:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _result(future: Future[tuple[Article, bool]] | None) -> tuple[Article, bool] | None:
+    if future is None:
+        return None
+    try:
+        return future.result()
+    except Exception:  # a crashed worker: the writer prepares the item and reports errors
+        log.warning("preparing an item in a worker failed; the writer will", exc_info=True)
+        return None

@@ -156,7 +156,9 @@ def detect_language(text: str, hint: str | None = None) -> str | None:
     """
     hint_code = language_code(hint)
     sample = text[:_SAMPLE_CHARS]
-    counts = Counter(ch for ch in sample.lower() if ch.isalpha())
+    # count every character in C, then keep letters: a generator over the text was a
+    # third of the function's time
+    counts = Counter({ch: n for ch, n in Counter(sample.lower()).items() if ch.isalpha()})
     if sum(counts.values()) < _MIN_LETTERS:
         return hint_code or _east_slavic(counts, short=True)
     label, confidence = _identifier().classify(sample)

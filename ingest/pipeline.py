@@ -23,9 +23,10 @@ from ingest.extract import extract_article
 from ingest.framing import detect_frames, scoring_version
 from ingest.items import Article, RawItem, StoryMatch
 from ingest.normalize import normalize_item
+from ingest.phrases import PHRASES_VERSION, extract_phrases
 from ingest.relevance import match_article
 from ingest.stories import story_codebook
-from storage import frames, neardup, repo
+from storage import frames, neardup, repo, versions
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class IngestOutcome:
     article_id: int | None = None
     matched_by: str | None = None  # for duplicates: canonical_url | guid | content_hash
     new_sighting: bool = False
+    updated: bool = False  # a stored article came back edited (storage.versions)
 
 
 def prepare_item(raw: RawItem) -> tuple[Article, bool]:
@@ -62,13 +64,15 @@ def ingest_item(
     window: timedelta = NEAR_DUPLICATE_WINDOW,
     codebook_dir: Path | None = None,
     require_body: bool = False,
+    prepared: tuple[Article, bool] | None = None,
 ) -> IngestOutcome:
     """Walk one raw item to the store within the caller's unit of work.
 
     ``require_body``: a crawled page without an article body is remembered and skipped
     (a feed entry still has its summary, so feeds keep such items).
+    ``prepared``: ``prepare_item(raw)`` when a worker process already computed it.
     """
-    article, has_body = prepare_item(raw)
+    article, has_body = prepared or prepare_item(raw)
     if require_body and raw.html is not None and not has_body:
         repo.remember_seen(
             session, article.canonical_url, source_id, article.guid, NO_BODY, raw.fetched_at
@@ -82,7 +86,11 @@ def ingest_item(
         return IngestOutcome(IRRELEVANT)
     matched = {m.story for m in matches}
     codebooks = {s.name: story_codebook(s, codebook_dir) for s in stories if s.name in matched}
-    return ingest_article(session, article, source_id, matches, window, codebooks)
+    outcome = ingest_article(session, article, source_id, matches, window, codebooks)
+    if outcome.article_id is not None:  # what the entry looked like, to notice edits
+        digest = versions.entry_digest(raw.title, raw.summary)
+        versions.remember_entry(session, source_id, outcome.article_id, digest)
+    return outcome
 
 
 def ingest_article(
@@ -96,10 +104,11 @@ def ingest_article(
     """Store a normalised, relevant article, link near-copies and its cluster, and record
     the frames it uses for each of its stories."""
     outcome = store_article(session, article, source_id, matches)
-    if outcome.status == STORED and outcome.article_id is not None:
-        original = mark_near_duplicates(session, outcome.article_id, article, window)
-        assign_cluster(session, outcome.article_id, article, original, matches[0].story)
-        for match in matches:
+    if outcome.article_id is not None and (outcome.status == STORED or outcome.updated):
+        if outcome.status == STORED:
+            original = mark_near_duplicates(session, outcome.article_id, article, window)
+            assign_cluster(session, outcome.article_id, article, original, matches[0].story)
+        for match in matches:  # new, or edited: (re-)frame it
             codebook = (codebooks or {}).get(match.story)
             if codebook is not None:
                 frame_article(session, outcome.article_id, article, match.story, codebook)
@@ -110,8 +119,13 @@ def frame_article(
     session: Session, article_id: int, article: Article, story: str, codebook: Codebook
 ) -> None:
     """Detect and store the frames (with voice and evidence) the article uses for a story."""
-    hits = detect_frames(codebook, article.title, article.text or article.summary, article.language)
+    body = article.text or article.summary
+    hits = detect_frames(codebook, article.title, body, article.language)
     frames.replace_frames(session, article_id, story, hits, scoring_version(codebook))
+    # its own-voice phrases, which emerging-phrase flags count (ingest.phrases)
+    phrases = extract_phrases(article.title, body, article.language)
+    version = frames.reading_version(scoring_version(codebook), PHRASES_VERSION)
+    frames.replace_phrases(session, article_id, story, phrases, version)
 
 
 def store_article(
@@ -132,8 +146,14 @@ def store_article(
     )
     repo.add_memberships(session, article_id, matches, article.fetched_at)
     status = STORED if matched_by == repo.MATCHED_NEW else DUPLICATE
+    # the same URL again with another headline or lede: keep the earlier version
+    updated = matched_by in ("canonical_url", "guid") and versions.record_edit(
+        session, article_id, source_id, article
+    )
     log.debug("item %s", status, extra={"article_id": article_id, "url": article.canonical_url})
-    return IngestOutcome(status, article_id, None if status == STORED else matched_by, new_sighting)
+    return IngestOutcome(
+        status, article_id, None if status == STORED else matched_by, new_sighting, updated
+    )
 
 
 def record_sighting(

@@ -1,7 +1,8 @@
 """Polling feeds: conditional GET, parse, fetch new entries' pages, hand items to the pipeline.
 
 Network work runs in a thread pool; every database write happens in the calling thread,
-one unit of work per feed, so a failing feed never touches another feed's data.
+one unit of work per feed (committed item by item, so other writers are never kept waiting
+long), so a failing feed never touches another feed's data.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -19,16 +21,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from ingest.config import FeedSettings, Settings
 from ingest.errors import HTTPStatusError
 from ingest.fetch import Fetcher
-from ingest.harvest import Harvest, SharedPages, Validators, body_hash, harvest_feed
+from ingest.harvest import Harvest, Preparer, SharedPages, Validators, body_hash, harvest_feed
 from ingest.pipeline import DUPLICATE, IRRELEVANT, STORED, ingest_item, record_sighting
 from storage import repo
-from storage.db import unit_of_work
+from storage.db import make_engine, make_session_factory, unit_of_work
 from storage.models import FeedState
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=12)
 MAX_RETRY_AFTER = timedelta(days=7)
+SQLITE_WRITER_PAUSE_S = 0.01  # between items: SQLite's busy handler retries every <=100 ms
 
 
 @dataclass
@@ -78,6 +81,10 @@ class PollOptions:
     due_only: bool = False  # the service: only feeds whose next poll time has come
     stop: threading.Event | None = None  # set to stop between feeds (graceful shutdown)
     sync_sources: bool = True  # register config changes first (the service does it once)
+    # Recompute the flags even when this poll stored nothing: a run killed between storing
+    # articles and recomputing left them stale, and a poll that stores nothing new would
+    # otherwise never catch up.
+    refresh_flags: bool = False
 
 
 def poll_feeds(
@@ -91,7 +98,7 @@ def poll_feeds(
     options: PollOptions | None = None,
 ) -> PollReport:
     """Poll the configured feeds (or those named in ``only``) once."""
-    opts = options or PollOptions(only=only, force=force)
+    opts = options or PollOptions(only=only, force=force, refresh_flags=True)
     feeds = [settings.feed(name) for name in opts.only] if opts.only else list(settings.feeds)
     source_ids = _source_ids(settings, factory, feeds, opts.sync_sources, now())
     report = PollReport()
@@ -100,6 +107,8 @@ def poll_feeds(
         report.feeds += [_skipped(feed, until) for feed, until in waiting]
     validators = _load_validators(factory, [source_ids[f.name] for f in due])
     with (
+        _reader(factory) as reader,
+        Preparer() as preparer,
         ThreadPoolExecutor(settings.fetch.concurrency, "fw-feed") as feed_pool,
         ThreadPoolExecutor(settings.fetch.concurrency, "fw-page") as page_pool,
     ):
@@ -111,10 +120,11 @@ def poll_feeds(
                 source_ids[feed.name],
                 validators[source_ids[feed.name]],
                 settings,
-                factory,
+                reader,
                 fetcher,
                 pages,
                 now,
+                preparer,
             )
             for feed in due
         ]
@@ -130,11 +140,40 @@ def poll_feeds(
             report.feeds.append(feed_report)
             if on_feed_done:
                 on_feed_done(feed_report)
-    if report.total("stored"):
+    if report.total("stored") or (opts.refresh_flags and not _stopping(opts)):
         from ingest.novelty import refresh_flags  # the pipeline imports this module's peers
 
         report.new_flags = refresh_flags(settings, factory, now())
     return report
+
+
+def _stopping(opts: PollOptions) -> bool:
+    return opts.stop is not None and opts.stop.is_set()
+
+
+@contextmanager
+def _reader(factory: sessionmaker[Session]) -> Iterator[sessionmaker[Session]]:
+    """Sessions for the harvest threads' "is this entry known?" lookups.
+
+    On SQLite every session of the writing factory begins IMMEDIATE (takes the write
+    lock), so the lookups would queue behind the writer's transaction and each other,
+    holding up page fetches, and past the busy timeout fail with "database is locked".
+    A read-only engine reads the last commit under WAL without waiting (as PostgreSQL
+    sessions always do); an entry stored meanwhile becomes a duplicate, as before.
+    """
+    engine = factory.kw.get("bind")
+    if (
+        engine is None
+        or engine.dialect.name != "sqlite"
+        or engine.url.database in (None, "", ":memory:")
+    ):
+        yield factory
+        return
+    reader = make_engine(engine.url.render_as_string(hide_password=False), read_only=True)
+    try:
+        yield make_session_factory(reader)
+    finally:
+        reader.dispose()
 
 
 def _skipped(feed: FeedSettings, until: datetime) -> FeedReport:
@@ -255,13 +294,15 @@ def _ingest_items(
     for entry, article_id in harvest.carried:
         if record_sighting(session, article_id, source_id, entry.link, entry.guid, now):
             report.duplicates += 1
-    for item in harvest.items:
+    prepared = harvest.prepared or [None] * len(harvest.items)
+    for item, ready in zip(harvest.items, prepared, strict=True):
         started = time.perf_counter()
         try:
             with session.begin_nested():  # one bad item rolls back alone
                 outcome = ingest_item(
                     session, item, source_id, stories,
                     window=settings.dedup.window_delta, codebook_dir=settings.config_dir,
+                    prepared=ready,
                 )  # fmt: skip
             report.item_seconds.append(time.perf_counter() - started)
         except Exception as exc:
@@ -276,6 +317,18 @@ def _ingest_items(
             report.duplicates += 1
         elif outcome.status == IRRELEVANT:
             report.irrelevant += 1
+        _let_other_writers_in(session)
+
+
+def _let_other_writers_in(session: Session) -> None:
+    """Commit each item: on SQLite a writer holds the whole database, and a feed with
+    hundreds of new entries in one transaction made other writers (a one-shot poll, the
+    digest, the service's other jobs) give up after the busy timeout. The short pause lets
+    a waiting writer's busy handler find the lock free. The feed's validators are saved
+    last, so a poll cut short fetches the feed again and skips the items already stored."""
+    session.commit()
+    if session.get_bind().dialect.name == "sqlite":
+        time.sleep(SQLITE_WRITER_PAUSE_S)
 
 
 def _record_success(

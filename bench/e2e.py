@@ -1,0 +1,311 @@
+"""framewatch end to end on the synthetic web: one poll of every feed, then idle cycles.
+
+Runs in a fresh process (``measure_in_child``) so that CPU time, peak memory and imports
+are this run's alone. Time per stage is CPU time of the thread doing the work (exclusive
+of nested stages), collected by wrapping the pipeline's stage functions for the run; the
+pipeline itself is unchanged. Whatever is not in a named stage (poll bookkeeping, the
+fetch log, sightings, thread hand-offs) is ``other``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import multiprocessing
+import os
+import resource
+import shutil
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+# (stage, module, attribute): the functions timed. Nested stages count exclusively, e.g.
+# language detection inside extraction counts as "language" only.
+STAGES: list[tuple[str, str, str]] = [
+    ("fetch", "ingest.fetch", "Fetcher.fetch"),
+    ("parse", "ingest.harvest", "parse_feed"),
+    ("extract", "ingest.pipeline", "extract_article"),
+    ("language", "ingest.extract", "detect_language"),
+    ("language", "ingest.normalize", "detect_language"),
+    ("normalize", "ingest.pipeline", "normalize_item"),
+    ("relevance", "ingest.pipeline", "match_article"),
+    ("store", "ingest.pipeline", "store_article"),
+    ("store", "ingest.pipeline", "record_sighting"),
+    ("store", "ingest.poll", "record_sighting"),
+    ("dedup", "ingest.pipeline", "mark_near_duplicates"),
+    ("cluster", "ingest.pipeline", "assign_cluster"),
+    ("framing", "ingest.pipeline", "frame_article"),
+    ("flags", "ingest.novelty", "refresh_flags"),
+]
+# "workers": CPU of the worker processes outside the stages they ran (start-up, hand-off)
+STAGE_ORDER = ("fetch", "parse", "extract", "language", "normalize", "relevance", "dedup",
+               "cluster", "store", "framing", "flags", "workers", "other")  # fmt: skip
+
+
+class StageClock:
+    """Thread CPU seconds per stage, exclusive of nested stages."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.wall: dict[str, float] = defaultdict(float)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    def wrap(self, stage: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            stack: list[float] = self._local.__dict__.setdefault("stack", [])
+            started, started_wall = time.thread_time(), time.perf_counter()
+            stack.append(0.0)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                elapsed = time.thread_time() - started
+                nested = stack.pop()
+                if stack:
+                    stack[-1] += elapsed
+                with self._lock:
+                    self.seconds[stage] += elapsed - nested
+                    self.wall[stage] += time.perf_counter() - started_wall
+
+        return timed
+
+
+@contextmanager
+def timed_stages(clock: StageClock) -> Iterator[list[str]]:
+    """Wrap the stage functions for the duration; yields the ones that were not found."""
+    import importlib
+
+    patched: list[tuple[Any, str, Any]] = []
+    missing: list[str] = []
+    for stage, module_name, attribute in STAGES:
+        owner: Any = importlib.import_module(module_name)
+        *path, name = attribute.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        original = (
+            owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
+        )
+        if original is None:
+            missing.append(f"{module_name}.{attribute}")
+            continue
+        patched.append((owner, name, original))
+        setattr(owner, name, clock.wrap(stage, original))
+    try:
+        yield missing
+    finally:
+        for owner, name, original in reversed(patched):
+            setattr(owner, name, original)
+
+
+STAGE_DIR_ENV = "FRAMEWATCH_BENCH_STAGE_DIR"
+_worker_clock: StageClock | None = None
+_worker_patch: Any = None  # the patching context, kept alive (collected, it would unpatch)
+
+
+def timed_prepare(raw: Any) -> Any:
+    """``prepare_item`` in a worker process of the poll's Preparer, timed by stage; the
+    worker's totals go to a file the benchmark process adds up afterwards."""
+    global _worker_clock, _worker_patch
+    from ingest import pipeline
+
+    if _worker_clock is None:
+        _worker_clock = StageClock()
+        _worker_patch = timed_stages(_worker_clock)
+        _worker_patch.__enter__()  # for the worker's life
+    result = pipeline.prepare_item(raw)
+    folder = os.environ.get(STAGE_DIR_ENV)
+    if folder:
+        path = Path(folder) / f"{os.getpid()}.json"
+        path.write_text(json.dumps(dict(_worker_clock.seconds)))
+    return result
+
+
+def _worker_stages(folder: Path) -> dict[str, float]:
+    totals: dict[str, float] = defaultdict(float)
+    for path in folder.glob("*.json"):
+        for stage, seconds in json.loads(path.read_text()).items():
+            totals[stage] += seconds
+    return totals
+
+
+def cpu_seconds() -> float:
+    """CPU of this process and its finished children (a process pool's workers)."""
+    return _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN)
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _settings(db_url: str, base_url: str, feeds: list[str], concurrency: int) -> Any:
+    from ingest.config import settings_from_mapping
+
+    return settings_from_mapping({
+        "database": {"url": db_url},
+        "fetch": {"allow_private_addresses": True, "concurrency": concurrency,
+                  "user_agent": "framewatch-bench"},
+        "feeds": [{"name": f"bench-{n:03d}", "url": base_url + path, "fetch_articles": True}
+                  for n, path in enumerate(feeds)],
+    })  # fmt: skip
+
+
+def run_framewatch(
+    db_url: str,
+    base_url: str,
+    feeds: list[str],
+    concurrency: int,
+    idle_cycles: int,
+    workers: int | None = None,
+    inline_pages: int | None = None,
+) -> dict[str, Any]:
+    """One full poll (everything new) then ``idle_cycles`` polls where every feed is 304.
+    ``workers``: processes for the pipeline's pure first step (default: framewatch's own
+    choice, one per core; 1 runs it in the writing thread)."""
+    from ingest import harvest, poll
+    from ingest.fetch import Fetcher
+    from ingest.poll import PollOptions, poll_feeds
+    from storage import migrate
+    from storage.db import make_engine, make_session_factory
+
+    settings = _settings(db_url, base_url, feeds, concurrency)
+    engine = make_engine(db_url)
+    migrate.upgrade(engine)
+    factory = make_session_factory(engine)
+    clock = StageClock()
+    worker_dir = Path(tempfile.mkdtemp(prefix="fw-stages-"))  # removed with the child's tmp
+    os.environ[STAGE_DIR_ENV] = str(worker_dir)  # inherited by the Preparer's workers
+    harvest.prepare_item = timed_prepare  # type: ignore[assignment]
+    knobs = {"workers": workers, "inline_pages": inline_pages}
+    if any(v is not None for v in knobs.values()):
+        chosen = {k: v for k, v in knobs.items() if v is not None}
+        poll.Preparer = functools.partial(harvest.Preparer, **chosen)  # type: ignore[misc]
+    _warm_up()
+    with Fetcher("framewatch-bench", 30, 5_000_000, True) as fetcher:
+        with timed_stages(clock) as missing:
+            cpu0, wall0 = cpu_seconds(), time.perf_counter()
+            children0 = _cpu(resource.RUSAGE_CHILDREN)
+            report = poll_feeds(settings, factory, fetcher)
+            cpu, wall = cpu_seconds() - cpu0, time.perf_counter() - wall0
+            children = _cpu(resource.RUSAGE_CHILDREN) - children0
+        in_workers = _worker_stages(worker_dir)
+        for stage, seconds in in_workers.items():
+            clock.seconds[stage] += seconds
+        clock.seconds["workers"] = max(0.0, children - sum(in_workers.values()))
+        shutil.rmtree(worker_dir, ignore_errors=True)
+        idle_cpu, idle_wall, statuses = 0.0, 0.0, set()
+        options = PollOptions(sync_sources=False)
+        for _ in range(idle_cycles):
+            started, started_wall = cpu_seconds(), time.perf_counter()
+            idle = poll_feeds(settings, factory, fetcher, options=options)
+            idle_cpu += cpu_seconds() - started
+            idle_wall += time.perf_counter() - started_wall
+            statuses |= {f.status for f in idle.feeds}
+    stages = {name: round(clock.seconds.get(name, 0.0), 3) for name in STAGE_ORDER[:-1]}
+    stages["other"] = round(max(0.0, cpu - sum(stages.values())), 3)
+    counts = _counts(engine)
+    size = _database_bytes(engine)
+    engine.dispose()
+    return {
+        "cpu_s": round(cpu, 3),
+        "wall_s": round(wall, 3),
+        "cores_used": round(cpu / wall, 2),
+        "workers": workers if workers is not None else os.cpu_count(),
+        "stages": stages,
+        "stage_wall_s": {k: round(v, 3) for k, v in clock.wall.items()},
+        "unpatched_stages": missing,
+        "entries": report.total("entries"),
+        "stored": report.total("stored"),
+        "duplicates": report.total("duplicates"),
+        "irrelevant": report.total("irrelevant"),
+        "page_errors": report.total("page_errors"),
+        "failed_feeds": [f"{f.name}: {f.error}" for f in report.failed],
+        "new_flags": report.new_flags,
+        **counts,
+        "db_bytes": size,
+        "idle_cycles": idle_cycles,
+        "idle_statuses": sorted(statuses),
+        "idle_cpu_ms_per_feed": round(1000 * idle_cpu / max(1, idle_cycles * len(feeds)), 3),
+        "idle_wall_ms_per_feed": round(1000 * idle_wall / max(1, idle_cycles * len(feeds)), 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_worker_mb": round(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
+        ),
+    }
+
+
+def _warm_up() -> None:
+    """What a long-running service does once: imports, the language model, the codebook's
+    compiled patterns (the floor gets the same: one extraction before its clock)."""
+    from datetime import UTC, datetime
+
+    from ingest.framing import detect_frames
+    from ingest.items import RawItem
+    from ingest.normalize import detect_language
+    from ingest.pipeline import prepare_item
+    from ingest.stories import builtin_story, story_codebook
+
+    html = b"<html><body><article><h1>Warm up</h1><p>" + b"Belarus text. " * 40 + b"</p>"
+    prepare_item(RawItem("warm-up", "http://127.0.0.1/warm-up", datetime.now(UTC), html=html))
+    detect_language("Warm-up text in English for the language model, long enough.")
+    codebook = story_codebook(builtin_story("belarus-prisoners"))
+    for language in ("en", "ru", "be", "pl", "uk"):
+        detect_frames(codebook, "Warm up", "Warm-up text.", language)
+
+
+def _counts(engine: Any) -> dict[str, int]:
+    with engine.connect() as conn:
+        articles = conn.execute(text("SELECT count(*) FROM articles")).scalar_one()
+        copies = conn.execute(
+            text("SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL")
+        ).scalar_one()
+        framed = conn.execute(text("SELECT count(DISTINCT article_id) FROM article_frames"))
+        return {"articles": articles, "near_copies_linked": copies,
+                "articles_with_frames": framed.scalar_one()}  # fmt: skip
+
+
+def _database_bytes(engine: Any) -> int:
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            return int(conn.execute(text(
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'm')"
+            )).scalar_one())  # fmt: skip
+    engine.dispose()  # the last connection to close checkpoints the WAL into the file
+    path = Path(engine.url.database or "")
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+
+
+def _child(fn: Callable[..., dict[str, Any]], args: tuple[Any, ...], queue: Any) -> None:
+    try:
+        queue.put(("ok", fn(*args)))
+    except BaseException as exc:  # reported in the parent
+        import traceback
+
+        queue.put(("error", f"{exc!r}\n{traceback.format_exc()}"))
+
+
+def measure_in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """``fn(*args)`` in a fresh (spawned) process: its own CPU clock and peak memory."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_child, args=(fn, args, queue))
+    process.start()
+    status, value = queue.get()
+    process.join()
+    if status != "ok":
+        raise RuntimeError(f"{fn.__name__} failed in its process: {value}")
+    return dict(value)
+
+
+def load_average() -> float:
+    return round(os.getloadavg()[0], 2)

@@ -1,0 +1,107 @@
+"""The readable table of ``python -m bench`` (the JSON report holds everything)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.e2e import STAGE_ORDER
+
+
+def _row(label: str, value: str, note: str = "") -> str:
+    return f"  {label:44} {value:>14}  {note}"
+
+
+def render(report: dict[str, Any]) -> str:
+    m, web, main = report["machine"], report["web"], report["sqlite"]
+    lines = [
+        f"framewatch benchmark — {m['cpu']}, {m['cores']} cores, Python {m['python']}",
+        f"synthetic web: {web['feeds']} feeds, {web['pages']} pages "
+        f"({web['mean_page_kb']} kB mean), {web['on_story_pages']} on-story, "
+        f"{web['near_copies']} near copies, languages {web['languages']}",
+        f"server latency {report['plan']['latency_ms'][0]:g}-{report['plan']['latency_ms'][1]:g}"
+        f" ms per request; per core = articles per CPU-second of the measured process tree",
+        "",
+    ]
+    load = main["load_average"]
+    lines += [
+        _row("framewatch end to end, SQLite (per core)", f"{report['e2e_articles_per_s']:.1f}/s",
+             f"wall {report['e2e_wall_articles_per_s']:.1f}/s, {main['cores_used']} cores "
+             f"used, load {load[0]}-{load[1]}"),
+    ]  # fmt: skip
+    if "postgresql" in report:
+        pg = report["postgresql"]
+        lines.append(_row(
+            "framewatch end to end, PostgreSQL (per core)",
+            f"{report['postgresql_e2e_articles_per_s']:.1f}/s",
+            f"wall {report['postgresql_e2e_wall_articles_per_s']:.1f}/s, {pg['cores_used']} "
+            f"cores used (server CPU not counted), load {pg['load_average'][0]}",
+        ))  # fmt: skip
+    floor, plain = report["floor"], report["plain"]
+    lines += [
+        _row("floor: feedparser + trafilatura (per core)",
+             f"{report['floor_articles_per_s']:.1f}/s", f"load {floor['load_average'][0]}"),
+        _row("framewatch / floor", f"{report['e2e_vs_floor']:.2f}", "target >= 0.70"),
+        _row("plain sequential script (wall)", f"{report['plain_articles_per_s']:.1f}/s",
+             f"{plain['pages']} pages; per core {report['plain_cpu_articles_per_s']:.1f}/s, "
+             f"load {plain['load_average'][0]}"),
+        _row("framewatch / plain (wall)", f"{report['e2e_vs_plain']:.1f}x", "target >= 5x"),
+        _row("idle poll, all 304 (CPU per feed)", f"{report['idle_cpu_ms_per_feed']:.2f} ms",
+             f"target < 5 ms, {main['idle_cycles']} cycles"),
+        _row("re-poll, nothing new: framewatch (wall/feed)",
+             f"{report['idle_wall_ms_per_feed']:.1f} ms",
+             f"conditional GET, concurrent; CPU {report['idle_cpu_ms_per_feed']:.2f} ms"),
+        _row("re-poll, nothing new: plain (wall/feed)",
+             f"{report['plain_repoll_wall_ms_per_feed']:.1f} ms",
+             f"GET + parse, sequential; CPU {report['plain_repoll_cpu_ms_per_feed']:.2f} ms"),
+        _row("peak resident memory (framewatch)", f"{report['peak_rss_mb']:.0f} MB"),
+        _row("database per 1,000 articles, SQLite", f"{report['db_mb_per_1000_articles']} MB"),
+    ]  # fmt: skip
+    if "postgresql" in report:
+        lines.append(_row("database per 1,000 articles, PostgreSQL",
+                          f"{report['postgresql_db_mb_per_1000_articles']} MB"))  # fmt: skip
+    lines += ["", f"  CPU seconds per stage (SQLite run, {main['entries']} articles; stored "
+              f"{main['stored']} of {main['on_story_served']} on-story served):"]  # fmt: skip
+    total = main["cpu_s"]
+    for stage in STAGE_ORDER:
+        seconds = main["stages"].get(stage, 0.0)
+        per = 1000 * seconds / max(1, main["entries"])
+        lines.append(f"    {stage:12} {seconds:8.2f} s {100 * seconds / total:5.1f} %  "
+                     f"{per:6.2f} ms/article")  # fmt: skip
+    lines.append(f"    {'total':12} {total:8.2f} s")
+    lines += ["", "  targets:"]
+    for name, target in report["targets"].items():
+        verdict = "met" if target["met"] else "MISSED"
+        why = "" if target["met"] or "held_back_by" not in target else (
+            f" — held back by {target['held_back_by']}")  # fmt: skip
+        lines.append(f"    {name:22} {target['value']!s:>8} ({target['target']}): {verdict}{why}")
+    lines += _issue_lines(report.get("issue_benchmarks") or {})
+    return "\n".join(lines)
+
+
+def _issue_lines(issue: dict[str, Any]) -> list[str]:
+    if not issue:
+        return []
+    lines = ["", "  per-issue benchmarks:"]
+    d, f, s, c = (issue.get(k, {}) for k in ("dedup", "framing", "search", "crawl"))
+    if d and "error" not in d:
+        lines.append(f"    dedup: {d['articles']} articles, {d['articles_per_s_last_slice']:.0f}"
+                     f"/s per core (last 1,000), {d['near_duplicates_found']} copies found, "
+                     f"peak {d['peak_rss_mb']} MB, load {d['load_average'][0]}")  # fmt: skip
+    if f and "error" not in f:
+        lines.append(f"    framing: {f['articles_per_s']:.0f} articles/s on one core "
+                     f"({f['mean_words']:.0f} words), load {f['load_average'][0]}")  # fmt: skip
+    if s and "error" not in s:
+        for key, value in s.items():
+            if isinstance(value, dict) and "overall" in value:
+                o = value["overall"]
+                lines.append(f"    search {key}: p50 {o['p50_ms']} ms, p95 {o['p95_ms']} ms "
+                             f"(load {value['load_average']:.1f})")  # fmt: skip
+    if c and "error" not in c:
+        lines.append(f"    crawl: {c['pages']} pages, bare Scrapy "
+                     f"{c['bare_scrapy']['pages_per_s']:.0f}/s, framewatch "
+                     f"{c['framewatch']['pages_per_s']:.1f}/s (ratio {c['ratio']:.3f}), "
+                     f"load {c['load_average'][0]}")  # fmt: skip
+    for name, value in issue.items():
+        if isinstance(value, dict) and "error" in value:
+            lines.append(f"    {name}: FAILED — {value['error'].splitlines()[0][:200]}")
+    return lines

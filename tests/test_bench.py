@@ -1,0 +1,80 @@
+"""The benchmark harness (``python -m bench``) on a tiny synthetic web: the report's keys,
+sane numbers, and every on-story page the web served stored exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import synthweb
+from ingest.extract import extract_article
+from ingest.relevance import match_article
+from ingest.stories import builtin_story
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYS = {
+    "e2e_articles_per_s", "floor_articles_per_s", "e2e_vs_floor", "plain_articles_per_s",
+    "e2e_vs_plain", "idle_cpu_ms_per_feed", "peak_rss_mb", "stages",
+}  # fmt: skip
+FEEDS, ENTRIES = 3, 16
+
+
+def test_synthetic_pages_are_on_story_exactly_when_marked(tmp_path: Path) -> None:
+    web = synthweb.generate(tmp_path, 2, 30)
+    story = [builtin_story("belarus-prisoners")]
+    languages = set()
+    for page in web.pages:
+        html = (tmp_path / "news" / f"{page.n:05d}.html").read_bytes()
+        extracted = extract_article(html, f"http://127.0.0.1/news/{page.n:05d}.html")
+        assert bool(match_article(story, extracted.title or "", extracted.text)) == page.on_story
+        assert extracted.language == page.language
+        languages.add(page.language)
+    assert languages == set(synthweb.LANGUAGES)
+    summary = web.summary()
+    assert 0 < summary["near_copies"] < summary["on_story_pages"] < summary["pages"]  # type: ignore[operator]
+
+
+@pytest.mark.timeout(600)
+def test_quick_harness_writes_a_sane_report(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    command = [
+        sys.executable, "-m", "bench", "--feeds", str(FEEDS), "--entries", str(ENTRIES),
+        "--plain-feeds", "1", "--latency", "1", "3", "--idle-cycles", "2",
+        "--inline-pages", "8",  # so that the poll's worker processes take part
+        "--issue-benchmarks", "none", "--json", str(out),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=590)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "framewatch / floor" in done.stdout
+    report = json.loads(out.read_text())
+    assert report.keys() >= KEYS
+    for key in KEYS - {"stages"}:
+        assert isinstance(report[key], int | float) and report[key] > 0, key
+
+    main = report["sqlite"]
+    assert not main["failed_feeds"] and not main["unpatched_stages"]
+    assert report["articles"] == main["entries"] == FEEDS * ENTRIES == report["web"]["pages"]
+    # every on-story page stored once, nothing else; near copies linked, not dropped
+    assert main["stored"] == main["articles"] == report["web"]["on_story_pages"]
+    assert main["irrelevant"] == report["web"]["off_story_pages"]
+    assert main["articles_with_frames"] == main["stored"]
+    assert main["idle_statuses"] == ["not_modified"]
+    # the named stages account for the measured CPU time, and each did some work
+    stages = report["stages"]
+    assert abs(sum(stages.values()) - report["stages_total_s"]) <= 0.02 * report["stages_total_s"]
+    assert sum(v for k, v in stages.items() if k != "other") >= 0.6 * report["stages_total_s"]
+    for stage in ("fetch", "parse", "extract", "relevance", "dedup", "store", "framing"):
+        assert stages[stage] > 0, stage
+    assert report["floor"]["pages"] == report["floor"]["pages_with_text"] == FEEDS * ENTRIES
+    assert report["plain"]["stored"] == report["plain"]["pages"] == ENTRIES
+    assert 0 < report["e2e_vs_floor"] < 5
+    if "postgresql" in report:
+        pg = report["postgresql"]
+        assert pg["stored"] == pg["articles"] == report["web"]["on_story_pages"]
+        assert not pg["failed_feeds"]
