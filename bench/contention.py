@@ -39,8 +39,8 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import crash
+from bench.service import served_in_process
 from ingest.webfixture import FixtureServer
 
 ERROR_MARKERS = ("database is locked", "traceback", "deadlock", "error")
@@ -137,17 +138,8 @@ def _serve_growing(
         threading.Event().wait()
 
 
-@contextmanager
-def served_growing(root: Path, web: GrowingWeb, counts: Any) -> Iterator[str]:
-    ctx = multiprocessing.get_context("fork")
-    queue: multiprocessing.Queue[str] = ctx.Queue()
-    process = ctx.Process(target=_serve_growing, args=(root, web, counts, queue), daemon=True)
-    process.start()
-    try:
-        yield queue.get(timeout=30)
-    finally:
-        process.terminate()
-        process.join()
+def served_growing(root: Path, web: GrowingWeb, counts: Any) -> AbstractContextManager[str]:
+    return served_in_process(_serve_growing, (root, web, counts))
 
 
 def grow(

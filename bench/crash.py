@@ -46,16 +46,16 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from bench.service import served_in_process
 from ingest.webfixture import FixtureServer
 
 # -- the generated news web -------------------------------------------------------------
@@ -212,18 +212,9 @@ def _serve(root: Path, queue: multiprocessing.Queue[str], routes: Any = None) ->
         threading.Event().wait()
 
 
-@contextmanager
-def served(root: Path) -> Iterator[str]:
+def served(root: Path) -> AbstractContextManager[str]:
     """The news web in its own process: the kills and forks here never touch it."""
-    ctx = multiprocessing.get_context("fork")
-    queue: multiprocessing.Queue[str] = ctx.Queue()
-    process = ctx.Process(target=_serve, args=(root, queue), daemon=True)
-    process.start()
-    try:
-        yield queue.get(timeout=30)
-    finally:
-        process.terminate()
-        process.join()
+    return served_in_process(_serve, (root,))
 
 
 # -- databases --------------------------------------------------------------------------
@@ -232,22 +223,13 @@ def served(root: Path) -> Iterator[str]:
 @contextmanager
 def fresh_database(base_url: str | None, folder: Path) -> Iterator[str]:
     """An empty database: a new SQLite file, or a new schema dropped afterwards."""
-    from storage.db import make_engine
+    from storage.db import private_schema
 
     if base_url is None:
         yield f"sqlite:///{folder / f'fw-{uuid.uuid4().hex[:8]}.db'}"
         return
-    schema = f"fwcrash_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(base_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with private_schema(base_url, "fwcrash") as url:
+        yield url
 
 
 @contextmanager

@@ -27,7 +27,6 @@ import os
 import random
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -35,8 +34,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.config import settings_from_mapping
@@ -44,7 +42,7 @@ from ingest.flags import compute_flags
 from ingest.novelty import refresh_flags
 from ingest.phrases import MIN_USES, PHRASES_VERSION, emerging_phrases, extract_phrases
 from storage import frames, migrate
-from storage.db import make_engine, make_session_factory, unit_of_work
+from storage.db import make_engine, make_session_factory, private_schema, unit_of_work
 from storage.models import (
     Article,
     ArticleFrame,
@@ -231,20 +229,8 @@ def _database(url: str | None) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as folder:
             yield f"sqlite:///{Path(folder) / 'bench.db'}"
         return
-    schema = f"fw_bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield (
-            make_url(url)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with private_schema(url, "fw_bench") as scratch:
+        yield scratch
 
 
 def run(count: int, days: int, outlets: int, url: str | None, seed: int = 7) -> dict[str, Any]:

@@ -13,14 +13,12 @@ from __future__ import annotations
 import os
 import platform
 import tempfile
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench import baselines, e2e, synthweb
+from storage.db import private_schema
 
 PG_ENV = ("FRAMEWATCH_BENCH_DATABASE_URL", "FRAMEWATCH_TEST_DATABASE_URL")
 
@@ -67,7 +65,7 @@ def run(plan: Plan, say: Any = print) -> dict[str, Any]:
         with synthweb.served(web.root, plan.latency_ms) as base_url:
             report["sqlite"] = _framewatch(plan, web, base_url, f"sqlite:///{work / 'fw.db'}", say)
             if plan.postgres_url:
-                with private_schema(plan.postgres_url) as url:
+                with private_schema(plan.postgres_url, "bench_e2e") as url:
                     report["postgresql"] = _framewatch(plan, web, base_url, url, say)
             say("floor: feedparser + trafilatura on the same bytes ...")
             report["floor"] = _timed(baselines.run_floor, str(web.root), base_url, web.feeds)
@@ -79,27 +77,6 @@ def run(plan: Plan, say: Any = print) -> dict[str, Any]:
     report["issue_benchmarks"] = _issue_benchmarks(plan.issue_benchmarks, say)
     report.update(headline(report))
     return report
-
-
-@contextmanager
-def private_schema(base: str) -> Iterator[str]:
-    """A URL for a fresh schema on ``base``'s PostgreSQL database, dropped afterwards."""
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-
-    from storage.db import make_engine
-
-    schema = f"bench_e2e_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _plan_dict(plan: Plan) -> dict[str, Any]:

@@ -15,9 +15,10 @@ import multiprocessing
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 from ingest.config import settings_from_mapping
 from ingest.fetch import Fetcher
@@ -39,16 +40,29 @@ def _serve(root: Path, queue: multiprocessing.Queue[str]) -> None:
 
 
 @contextmanager
-def served(root: Path) -> Iterator[str]:
-    """The fixture web in another process, so this process's CPU time is framewatch's."""
-    queue: multiprocessing.Queue[str] = multiprocessing.Queue()
-    process = multiprocessing.Process(target=_serve, args=(root, queue), daemon=True)
+def served_in_process(
+    target: Callable[..., None],
+    args: tuple[Any, ...],
+    start_method: str = "fork",
+    timeout_s: float = 30,
+) -> Iterator[str]:
+    """Run ``target(*args, queue)`` in a daemon process and yield the base URL it puts on
+    the queue; a web served from its own process keeps its CPU time out of the measured
+    process, and out of the way of the kills and forks of crash trials."""
+    context: Any = multiprocessing.get_context(start_method)  # typeshed: BaseContext
+    queue: multiprocessing.Queue[str] = context.Queue()
+    process = context.Process(target=target, args=(*args, queue), daemon=True)
     process.start()
     try:
-        yield queue.get(timeout=30)
+        yield queue.get(timeout=timeout_s)
     finally:
         process.terminate()
         process.join()
+
+
+def served(root: Path) -> AbstractContextManager[str]:
+    """The fixture web in another process, so this process's CPU time is framewatch's."""
+    return served_in_process(_serve, (root,))
 
 
 def _rss_kb() -> float:

@@ -17,8 +17,7 @@ import multiprocessing
 import random
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -27,6 +26,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from bench.dedup import _near_copy
+from bench.service import served_in_process
 from ingest.webfixture import FixtureServer
 
 LANGUAGES = ("en", "ru", "be", "pl", "uk")
@@ -615,15 +615,6 @@ def _serve(root: Path, latency_ms: tuple[float, float], queue: multiprocessing.Q
         threading.Event().wait()
 
 
-@contextmanager
-def served(root: Path, latency_ms: tuple[float, float] = LATENCY_MS) -> Iterator[str]:
+def served(root: Path, latency_ms: tuple[float, float] = LATENCY_MS) -> AbstractContextManager[str]:
     """The web in its own process, so the benchmarked process's CPU time is its own."""
-    context = multiprocessing.get_context("spawn")
-    queue: multiprocessing.Queue[str] = context.Queue()
-    process = context.Process(target=_serve, args=(root, latency_ms, queue), daemon=True)
-    process.start()
-    try:
-        yield queue.get(timeout=60)
-    finally:
-        process.terminate()
-        process.join()
+    return served_in_process(_serve, (root, latency_ms), start_method="spawn", timeout_s=60)

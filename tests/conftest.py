@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,14 +15,12 @@ from pathlib import Path
 
 import brotli
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench import hostile
 from ingest.webfixture import FixtureServer
 from storage import migrate
-from storage.db import make_engine, make_session_factory
+from storage.db import make_engine, make_session_factory, private_schema
 
 DATA = Path(__file__).parent / "data"
 PG_URL_ENV = "FRAMEWATCH_TEST_DATABASE_URL"
@@ -164,17 +161,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         pytest.skip(
             f"PostgreSQL tests need {PG_URL_ENV}, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test"
         )
-    schema = f"fw_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with private_schema(base) as url:
+        yield url
 
 
 @pytest.fixture

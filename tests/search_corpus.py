@@ -8,15 +8,12 @@ markup, quotes and FTS syntax.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.codebook import load_codebook
@@ -24,7 +21,7 @@ from ingest.items import Article, StoryMatch
 from ingest.normalize import content_hash
 from ingest.pipeline import ingest_article
 from storage import migrate, repo
-from storage.db import make_engine, make_session_factory, unit_of_work
+from storage.db import make_engine, make_session_factory, private_schema, unit_of_work
 from tests.conftest import PG_URL_ENV
 
 STORY = "belarus-prisoners"
@@ -138,18 +135,8 @@ def corpus_database(kind: str, folder: Path) -> Iterator[tuple[str, dict[str, in
     base = os.environ.get(PG_URL_ENV)
     if not base:
         pytest.skip(f"PostgreSQL tests need {PG_URL_ENV}")
-    schema = f"fw_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    rendered = url.render_as_string(hide_password=False)
-    try:
-        yield rendered, _filled(rendered)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with private_schema(base) as url:
+        yield url, _filled(url)
 
 
 def _filled(url: str) -> dict[str, int]:
