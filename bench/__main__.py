@@ -33,7 +33,11 @@ def _plan(args: argparse.Namespace) -> harness.Plan:
         inline_pages=args.inline_pages,
         postgres_url=None if args.no_postgres else harness.postgres_url_from_env(),
         issue_benchmarks=args.issue_benchmarks or ("quick" if quick else "full"),
-    )
+        network_latency_ms=(args.network_latency[0], args.network_latency[1]),
+        network_feeds=args.network_feeds if args.network_feeds is not None
+        else (12 if quick else 40),
+        network_plain_feeds=3 if quick else 6,
+    )  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,8 +52,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="framewatch [fetch] concurrency")
     parser.add_argument("--workers", type=int, help="framewatch's worker processes (1: none)")
     parser.add_argument(
-        "--inline-pages", type=int, help="pages a poll prepares before its workers start"
+        "--inline-pages",
+        type=int,
+        help="cold start: pages prepared inline before the workers start (default: running)",
     )
+    parser.add_argument("--network-latency", type=float, nargs=2, default=[150.0, 400.0],
+                        metavar=("MIN_MS", "MAX_MS"),
+                        help="server delay of the network-bound comparison")  # fmt: skip
+    parser.add_argument("--network-feeds", type=int,
+                        help="feeds in the network-bound comparison (0: skip)")  # fmt: skip
     parser.add_argument("--idle-cycles", type=int, help="all-304 poll cycles timed")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--issue-benchmarks", choices=("full", "quick", "none"),

@@ -250,20 +250,7 @@ def warm_up(web: NewsWeb) -> None:
     """Load the pipeline's models (language identifier, MinHash, codebook) once in this
     process, so forked children spend their lives ingesting rather than loading them (the
     `cli` mode keeps the cold start). No database is opened here."""
-    from ingest.config import settings_from_mapping
-    from ingest.dedup import make_signature
-    from ingest.framing import detect_frames
-    from ingest.items import RawItem
-    from ingest.pipeline import prepare_item
-    from ingest.stories import story_codebook
-
-    path = next(p for p in web.files if p.startswith("/a/"))
-    raw = RawItem("warm-up", "http://127.0.0.1/x", datetime.now(UTC), title="warm-up",
-                  html=web.files[path].encode())  # fmt: skip
-    article, _ = prepare_item(raw)
-    make_signature(article.text)
-    for story in settings_from_mapping({}).active_stories:
-        detect_frames(story_codebook(story, None), article.title, article.text, "en")
+    import ingest.warmup  # noqa: F401  (importing it warms up)
 
 
 def _quiet() -> None:

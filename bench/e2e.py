@@ -21,6 +21,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +41,14 @@ STAGES: list[tuple[str, str, str]] = [
     ("store", "ingest.pipeline", "record_sighting"),
     ("store", "ingest.poll", "record_sighting"),
     ("dedup", "ingest.pipeline", "mark_near_duplicates"),
+    ("dedup", "ingest.pipeline", "make_signature"),
     ("cluster", "ingest.pipeline", "assign_cluster"),
+    ("cluster", "ingest.pipeline", "event_terms"),
     ("framing", "ingest.pipeline", "frame_article"),
+    ("framing", "ingest.pipeline", "read_article"),
     ("flags", "ingest.novelty", "refresh_flags"),
 ]
-# "workers": CPU of the worker processes outside the stages they ran (start-up, hand-off)
+# "workers": CPU of the worker processes outside the stages they ran (hand-off, pickling)
 STAGE_ORDER = ("fetch", "parse", "extract", "language", "normalize", "relevance", "dedup",
                "cluster", "store", "framing", "flags", "workers", "other")  # fmt: skip
 
@@ -110,9 +114,11 @@ _worker_clock: StageClock | None = None
 _worker_patch: Any = None  # the patching context, kept alive (collected, it would unpatch)
 
 
-def timed_prepare(raw: Any) -> Any:
+def timed_prepare(raw: Any, stories: Any = None, codebook_dir: Any = None) -> Any:
     """``prepare_item`` in a worker process of the poll's Preparer, timed by stage; the
-    worker's totals go to a file the benchmark process adds up afterwards."""
+    worker's totals, its whole CPU time and peak memory go to a file the benchmark process
+    adds up afterwards (workers are forked by the fork server, not by the measured
+    process, so ``getrusage(RUSAGE_CHILDREN)`` there never sees them)."""
     global _worker_clock, _worker_patch
     from ingest import pipeline
 
@@ -120,20 +126,36 @@ def timed_prepare(raw: Any) -> Any:
         _worker_clock = StageClock()
         _worker_patch = timed_stages(_worker_clock)
         _worker_patch.__enter__()  # for the worker's life
-    result = pipeline.prepare_item(raw)
+    result = pipeline.prepare_item(raw, stories, codebook_dir)
     folder = os.environ.get(STAGE_DIR_ENV)
     if folder:
         path = Path(folder) / f"{os.getpid()}.json"
-        path.write_text(json.dumps(dict(_worker_clock.seconds)))
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        path.write_text(json.dumps({
+            "stages": dict(_worker_clock.seconds),
+            "cpu_s": usage.ru_utime + usage.ru_stime,  # since the fork: times start at zero
+            "max_rss_kb": usage.ru_maxrss,
+        }))  # fmt: skip
     return result
 
 
-def _worker_stages(folder: Path) -> dict[str, float]:
-    totals: dict[str, float] = defaultdict(float)
+@dataclass
+class WorkerTotals:
+    stages: dict[str, float]
+    cpu_s: float
+    max_rss_mb: float
+
+
+def _worker_totals(folder: Path) -> WorkerTotals:
+    stages: dict[str, float] = defaultdict(float)
+    cpu, rss = 0.0, 0.0
     for path in folder.glob("*.json"):
-        for stage, seconds in json.loads(path.read_text()).items():
-            totals[stage] += seconds
-    return totals
+        record = json.loads(path.read_text())
+        for stage, seconds in record["stages"].items():
+            stages[stage] += seconds
+        cpu += record["cpu_s"]
+        rss = max(rss, record["max_rss_kb"] / 1024)
+    return WorkerTotals(dict(stages), cpu, rss)
 
 
 def cpu_seconds() -> float:
@@ -170,7 +192,7 @@ def run_framewatch(
     """One full poll (everything new) then ``idle_cycles`` polls where every feed is 304.
     ``workers``: processes for the pipeline's pure first step (default: framewatch's own
     choice, one per core; 1 runs it in the writing thread)."""
-    from ingest import harvest, poll
+    from ingest import harvest
     from ingest.fetch import Fetcher
     from ingest.poll import PollOptions, poll_feeds
     from storage import migrate
@@ -184,28 +206,28 @@ def run_framewatch(
     worker_dir = Path(tempfile.mkdtemp(prefix="fw-stages-"))  # removed with the child's tmp
     os.environ[STAGE_DIR_ENV] = str(worker_dir)  # inherited by the Preparer's workers
     harvest.prepare_item = timed_prepare  # type: ignore[assignment]
-    knobs = {"workers": workers, "inline_pages": inline_pages}
-    if any(v is not None for v in knobs.values()):
-        chosen = {k: v for k, v in knobs.items() if v is not None}
-        poll.Preparer = functools.partial(harvest.Preparer, **chosen)  # type: ignore[misc]
+    # as in the service: one Preparer kept across polls; unless ``inline_pages`` is given,
+    # its workers are running already, as they are in a service that has polled before
+    preparer = harvest.Preparer(workers, inline_pages or 0, keep=True)
     _warm_up()
-    with Fetcher("framewatch-bench", 30, 5_000_000, True) as fetcher:
+    if inline_pages is None:
+        preparer.start()
+    with Fetcher("framewatch-bench", 30, 5_000_000, True) as fetcher, preparer:
         with timed_stages(clock) as missing:
             cpu0, wall0 = cpu_seconds(), time.perf_counter()
-            children0 = _cpu(resource.RUSAGE_CHILDREN)
-            report = poll_feeds(settings, factory, fetcher)
+            report = poll_feeds(settings, factory, fetcher, preparer=preparer)
             cpu, wall = cpu_seconds() - cpu0, time.perf_counter() - wall0
-            children = _cpu(resource.RUSAGE_CHILDREN) - children0
-        in_workers = _worker_stages(worker_dir)
-        for stage, seconds in in_workers.items():
+        workers_seen = _worker_totals(worker_dir)
+        cpu += workers_seen.cpu_s
+        for stage, seconds in workers_seen.stages.items():
             clock.seconds[stage] += seconds
-        clock.seconds["workers"] = max(0.0, children - sum(in_workers.values()))
+        clock.seconds["workers"] = max(0.0, workers_seen.cpu_s - sum(workers_seen.stages.values()))
         shutil.rmtree(worker_dir, ignore_errors=True)
         idle_cpu, idle_wall, statuses = 0.0, 0.0, set()
         options = PollOptions(sync_sources=False)
         for _ in range(idle_cycles):
             started, started_wall = cpu_seconds(), time.perf_counter()
-            idle = poll_feeds(settings, factory, fetcher, options=options)
+            idle = poll_feeds(settings, factory, fetcher, options=options, preparer=preparer)
             idle_cpu += cpu_seconds() - started
             idle_wall += time.perf_counter() - started_wall
             statuses |= {f.status for f in idle.feeds}
@@ -236,29 +258,21 @@ def run_framewatch(
         "idle_cpu_ms_per_feed": round(1000 * idle_cpu / max(1, idle_cycles * len(feeds)), 3),
         "idle_wall_ms_per_feed": round(1000 * idle_wall / max(1, idle_cycles * len(feeds)), 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "peak_rss_worker_mb": round(
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
-        ),
+        "peak_rss_worker_mb": round(workers_seen.max_rss_mb, 1),
     }
 
 
 def _warm_up() -> None:
-    """What a long-running service does once: imports, the language model, the codebook's
-    compiled patterns (the floor gets the same: one extraction before its clock)."""
-    from datetime import UTC, datetime
+    """What a long-running service does once (``ingest.warmup``: imports, the language
+    model, the codebook's compiled patterns; the worker processes' fork server, which
+    preloads the same); the floor gets the same: one extraction before its clock."""
+    from multiprocessing import forkserver
 
-    from ingest.framing import detect_frames
-    from ingest.items import RawItem
-    from ingest.normalize import detect_language
-    from ingest.pipeline import prepare_item
-    from ingest.stories import builtin_story, story_codebook
+    import ingest.warmup  # noqa: F401  (importing it warms up)
+    from ingest.harvest import worker_context
 
-    html = b"<html><body><article><h1>Warm up</h1><p>" + b"Belarus text. " * 40 + b"</p>"
-    prepare_item(RawItem("warm-up", "http://127.0.0.1/warm-up", datetime.now(UTC), html=html))
-    detect_language("Warm-up text in English for the language model, long enough.")
-    codebook = story_codebook(builtin_story("belarus-prisoners"))
-    for language in ("en", "ru", "be", "pl", "uk"):
-        detect_frames(codebook, "Warm up", "Warm-up text.", language)
+    worker_context()  # sets what the fork server preloads
+    forkserver.ensure_running()
 
 
 def _counts(engine: Any) -> dict[str, int]:

@@ -340,14 +340,29 @@ def _unwrap_layout_tables(tree: HtmlElement) -> None:
                 el.tag = "div"
 
 
+# trafilatura's own extractor alone (``fast``) finds the body of an ordinary article page;
+# its comparison with readability and jusText costs as much again and only matters when
+# the body found is short (a page the extractor could not read). Below this many
+# characters the full cascade runs.
+_FAST_ENOUGH_CHARS = 600
+
+
 def _body_text(tree: HtmlElement, url: str) -> str:
     """Main text by trafilatura, tuned for precision: no comments, tables, images, links."""
+    _unwrap_layout_tables(tree)
+    text = _trafilatura_text(tree, url, fast=True)
+    if len(text) < _FAST_ENOUGH_CHARS:
+        text = max(text, _trafilatura_text(tree, url, fast=False), key=len)
+    return text
+
+
+def _trafilatura_text(tree: HtmlElement, url: str, *, fast: bool) -> str:
     from trafilatura import bare_extraction
 
-    _unwrap_layout_tables(tree)
     document = bare_extraction(
         tree,
         url=url,
+        fast=fast,
         favor_precision=True,
         include_comments=False,
         include_tables=False,

@@ -5,6 +5,7 @@ poller applies in the writing thread.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import multiprocessing
@@ -14,15 +15,16 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.config import FeedSettings, Settings
+from ingest.config import FeedSettings, Settings, StorySettings
 from ingest.errors import FetchError, ParseError
 from ingest.feeds import FeedEntry, ParsedFeed, parse_feed
 from ingest.fetch import Fetcher, FetchResult
-from ingest.items import Article, RawItem
-from ingest.pipeline import prepare_item
+from ingest.items import RawItem
+from ingest.pipeline import Prepared, prepare_item
 from ingest.urls import canonicalize_url
 from storage import repo, versions
 from storage.db import unit_of_work
@@ -51,7 +53,7 @@ class Harvest:
     parsed: ParsedFeed | None = None
     items: list[RawItem] = field(default_factory=list)
     carried: list[tuple[FeedEntry, int]] = field(default_factory=list)
-    prepared: list[tuple[Article, bool] | None] = field(default_factory=list)  # per item
+    prepared: list[Prepared | None] = field(default_factory=list)  # per item
     page_logs: list[dict[str, object]] = field(default_factory=list)
     error: Exception | None = None
     unchanged: bool = False
@@ -88,7 +90,9 @@ def harvest_feed(
         new_entries, harvest.carried = _new_entries(factory, source_id, harvest.parsed.entries)
         harvest.items = _raw_items(feed, new_entries, pages, harvest, now)
         if preparer is not None:
-            harvest.prepared = preparer.prepare(harvest.items)
+            harvest.prepared = preparer.prepare(
+                harvest.items, settings.active_stories, settings.config_dir
+            )
     except (FetchError, ParseError) as exc:
         harvest.error = exc
     except Exception as exc:  # a bug must cost one feed, not the poll
@@ -232,52 +236,81 @@ def _page_log(
 
 
 class Preparer:
-    """The pure, CPU-heavy first step of the pipeline (``prepare_item``: extraction,
-    normalisation, language) for one poll's pages, in worker processes, so it uses every
-    core while the writing thread stores. Each item still takes the one path: the writer
-    hands the result to ``ingest_item``, which would otherwise compute the same thing.
+    """The pure, CPU-heavy part of the pipeline (``prepare_item``: extraction,
+    normalisation, language, relevance, signature, frames and phrases) for a poll's pages,
+    in worker processes, so it uses every core while the writing thread stores. Each item
+    still takes the one path: the writer hands the result to ``ingest_item``, which would
+    otherwise compute the same thing through the same functions.
 
-    Starting a worker costs one to two seconds of CPU (imports, the language model), so
-    the first ``inline_pages`` pages of a poll are prepared inline by the writer and the
-    pool starts only past them: idle and ordinary polls never start it, a backfill or a
-    first poll of many feeds does. It lives for one poll. A worker failure only means the
-    writer prepares those items itself.
+    Workers are forked from a fork server that imported the pipeline and loaded its models
+    once (``ingest.warmup``), so a worker starts in milliseconds rather than seconds; the
+    fork server itself starts on first use and costs one to two seconds of CPU, so the
+    first ``inline_pages`` pages are prepared inline by the writer: idle and ordinary
+    polls of a one-shot run never start it. The service keeps one Preparer for its whole
+    life (``keep`` polls); a one-shot poll closes it at the end. A worker failure only
+    means the writer prepares those items itself.
     """
 
-    def __init__(self, workers: int | None = None, inline_pages: int = 200) -> None:
+    def __init__(
+        self, workers: int | None = None, inline_pages: int = 100, keep: bool = False
+    ) -> None:
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self.inline_pages = inline_pages
+        self.keep = keep
         self._pages = 0
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
-    def prepare(self, items: Sequence[RawItem]) -> list[tuple[Article, bool] | None]:
+    def prepare(
+        self,
+        items: Sequence[RawItem],
+        stories: Sequence[StorySettings],
+        codebook_dir: Path | None,
+    ) -> list[Prepared | None]:
         with self._lock:
             self._pages += sum(item.html is not None for item in items)
-            inline = self.workers < 2 or self._pages <= self.inline_pages
+            inline = self.workers < 2 or (self._pool is None and self._pages <= self.inline_pages)
         if inline:
             return []  # the writer prepares them
+        work = functools.partial(prepare_item, stories=tuple(stories), codebook_dir=codebook_dir)
         try:
-            pool = self._start()
-            futures = [pool.submit(prepare_item, item) if item.html else None for item in items]
+            pool = self.start()
+            futures = [pool.submit(work, item) if item.html else None for item in items]
         except Exception:  # no processes here (or the pool broke): the writer prepares them
             log.warning("cannot prepare items in worker processes", exc_info=True)
+            self._discard()
             return []
         return [_result(future) for future in futures]
 
-    def _start(self) -> ProcessPoolExecutor:
+    def start(self) -> ProcessPoolExecutor:
+        """The worker pool, started if need be (``prepare`` starts it on demand)."""
         with self._lock:
             if self._pool is None:
-                # spawn: forking a process that runs threads can copy a held lock
-                context = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+                self._pool = ProcessPoolExecutor(
+                    self.workers,
+                    mp_context=worker_context(),
+                    max_tasks_per_child=MAX_TASKS_PER_WORKER,
+                )
             return self._pool
+
+    def _discard(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def end_poll(self) -> None:
+        """A poll is done: a one-shot Preparer stops its workers, a kept one keeps them."""
+        with self._lock:
+            self._pages = 0
+        if not self.keep:
+            self.close()
 
     def close(self) -> None:
         with self._lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
-                self._pool = None
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> Preparer:
         return self
@@ -286,7 +319,20 @@ class Preparer:
         self.close()
 
 
-def _result(future: Future[tuple[Article, bool]] | None) -> tuple[Article, bool] | None:
+# A long-running service recycles its workers now and then, so that memory a library
+# keeps (caches, fragmentation) cannot grow for months.
+MAX_TASKS_PER_WORKER = 5_000
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    """Forkserver: forking this process, which runs threads, could copy a held lock; the
+    fork server is single-threaded and preloads ``ingest.warmup`` (imports and models)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["ingest.warmup"])
+    return context
+
+
+def _result(future: Future[Prepared] | None) -> Prepared | None:
     if future is None:
         return None
     try:

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from ingest.clusters import WINDOW as CLUSTER_WINDOW
-from ingest.clusters import ClusterCandidate, best_cluster, event_terms
+from ingest.clusters import ClusterCandidate, EventTerms, best_cluster, event_terms
 from ingest.codebook import Codebook
 from ingest.config import StorySettings
-from ingest.dedup import band_hashes, compare, make_signature
+from ingest.dedup import Signature, band_hashes, compare, make_signature
 from ingest.extract import extract_article
-from ingest.framing import detect_frames, scoring_version
+from ingest.framing import FrameHit, detect_frames, scoring_version
 from ingest.items import Article, RawItem, StoryMatch
 from ingest.normalize import normalize_item
 from ingest.phrases import PHRASES_VERSION, extract_phrases
@@ -48,11 +48,69 @@ class IngestOutcome:
     updated: bool = False  # a stored article came back edited (storage.versions)
 
 
-def prepare_item(raw: RawItem) -> tuple[Article, bool]:
-    """Pure part of the path: extract the page (if fetched) and normalise. The flag says
-    whether a fetched page had an article body."""
+@dataclass(frozen=True)
+class Reading:
+    """What one story's codebook finds in an article: frames and own-voice phrases."""
+
+    version: str  # scoring_version of the codebook that read it
+    hits: list[FrameHit]
+    phrases: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The pure part of the path for one item, computed before the writer takes it (in a
+    worker process for large polls). ``matches`` is None when the stories were not
+    given; then the writer computes the rest, through the same functions."""
+
+    article: Article
+    has_body: bool  # a fetched page had an article body
+    matches: tuple[StoryMatch, ...] | None = None
+    signature: Signature | None = None
+    terms: EventTerms | None = None
+    readings: Mapping[str, Reading] = field(default_factory=dict)
+
+
+def prepare_item(
+    raw: RawItem,
+    stories: Sequence[StorySettings] | None = None,
+    codebook_dir: Path | None = None,
+) -> Prepared:
+    """Pure part of the path: extract the page (if fetched) and normalise; given the
+    stories, also relevance and, for an article on a story, its near-duplicate signature,
+    event terms and each story's reading."""
     extracted = extract_article(raw.html, raw.final_url or raw.url) if raw.html else None
-    return normalize_item(raw, extracted), bool(extracted and extracted.text)
+    article = normalize_item(raw, extracted)
+    has_body = bool(extracted and extracted.text)
+    if stories is None:
+        return Prepared(article, has_body)
+    matches = tuple(match_article(stories, article.title, f"{article.summary}\n{article.text}"))
+    if not matches:
+        return Prepared(article, has_body, matches)
+    matched = {m.story for m in matches}
+    readings = {
+        s.name: read_article(article, story_codebook(s, codebook_dir))
+        for s in stories
+        if s.name in matched
+    }
+    return Prepared(
+        article,
+        has_body,
+        matches,
+        make_signature(article.text),
+        event_terms(article.title, article.text or article.summary),
+        readings,
+    )
+
+
+def read_article(article: Article, codebook: Codebook) -> Reading:
+    """Frames (with voice and evidence) and own-voice phrases under one codebook."""
+    body = article.text or article.summary
+    return Reading(
+        scoring_version(codebook),
+        detect_frames(codebook, article.title, body, article.language),
+        extract_phrases(article.title, body, article.language),
+    )
 
 
 def ingest_item(
@@ -64,21 +122,25 @@ def ingest_item(
     window: timedelta = NEAR_DUPLICATE_WINDOW,
     codebook_dir: Path | None = None,
     require_body: bool = False,
-    prepared: tuple[Article, bool] | None = None,
+    prepared: Prepared | None = None,
 ) -> IngestOutcome:
     """Walk one raw item to the store within the caller's unit of work.
 
     ``require_body``: a crawled page without an article body is remembered and skipped
     (a feed entry still has its summary, so feeds keep such items).
-    ``prepared``: ``prepare_item(raw)`` when a worker process already computed it.
+    ``prepared``: ``prepare_item(raw, stories, codebook_dir)`` when a worker process
+    already computed it (or ``prepare_item(raw)``: the writer does the rest).
     """
-    article, has_body = prepared or prepare_item(raw)
-    if require_body and raw.html is not None and not has_body:
+    ready = prepared or prepare_item(raw, stories, codebook_dir)
+    article = ready.article
+    if require_body and raw.html is not None and not ready.has_body:
         repo.remember_seen(
             session, article.canonical_url, source_id, article.guid, NO_BODY, raw.fetched_at
         )
         return IngestOutcome(NO_BODY)
-    matches = match_article(stories, article.title, f"{article.summary}\n{article.text}")
+    matches = ready.matches
+    if matches is None:
+        matches = tuple(match_article(stories, article.title, f"{article.summary}\n{article.text}"))
     if not matches:
         repo.remember_seen(
             session, article.canonical_url, source_id, article.guid, "no story", raw.fetched_at
@@ -86,7 +148,9 @@ def ingest_item(
         return IngestOutcome(IRRELEVANT)
     matched = {m.story for m in matches}
     codebooks = {s.name: story_codebook(s, codebook_dir) for s in stories if s.name in matched}
-    outcome = ingest_article(session, article, source_id, matches, window, codebooks)
+    outcome = ingest_article(
+        session, article, source_id, matches, window, codebooks, ready if ready.matches else None
+    )
     if outcome.article_id is not None:  # what the entry looked like, to notice edits
         digest = versions.entry_digest(raw.title, raw.summary)
         versions.remember_entry(session, source_id, outcome.article_id, digest)
@@ -100,32 +164,42 @@ def ingest_article(
     matches: Sequence[StoryMatch],
     window: timedelta = NEAR_DUPLICATE_WINDOW,
     codebooks: Mapping[str, Codebook] | None = None,
+    prepared: Prepared | None = None,
 ) -> IngestOutcome:
     """Store a normalised, relevant article, link near-copies and its cluster, and record
-    the frames it uses for each of its stories."""
+    the frames it uses for each of its stories. ``prepared``: the pure results for this
+    article, computed already (see :func:`prepare_item`)."""
     outcome = store_article(session, article, source_id, matches)
     if outcome.article_id is not None and (outcome.status == STORED or outcome.updated):
         if outcome.status == STORED:
-            original = mark_near_duplicates(session, outcome.article_id, article, window)
-            assign_cluster(session, outcome.article_id, article, original, matches[0].story)
+            signature = prepared.signature if prepared else make_signature(article.text)
+            original = mark_near_duplicates(session, outcome.article_id, article, window, signature)
+            terms = prepared.terms if prepared else None
+            assign_cluster(session, outcome.article_id, article, original, matches[0].story, terms)
         for match in matches:  # new, or edited: (re-)frame it
             codebook = (codebooks or {}).get(match.story)
             if codebook is not None:
-                frame_article(session, outcome.article_id, article, match.story, codebook)
+                reading = prepared.readings.get(match.story) if prepared else None
+                frame_article(session, outcome.article_id, article, match.story, codebook, reading)
     return outcome
 
 
 def frame_article(
-    session: Session, article_id: int, article: Article, story: str, codebook: Codebook
+    session: Session,
+    article_id: int,
+    article: Article,
+    story: str,
+    codebook: Codebook,
+    reading: Reading | None = None,
 ) -> None:
-    """Detect and store the frames (with voice and evidence) the article uses for a story."""
-    body = article.text or article.summary
-    hits = detect_frames(codebook, article.title, body, article.language)
-    frames.replace_frames(session, article_id, story, hits, scoring_version(codebook))
-    # its own-voice phrases, which emerging-phrase flags count (ingest.phrases)
-    phrases = extract_phrases(article.title, body, article.language)
-    version = frames.reading_version(scoring_version(codebook), PHRASES_VERSION)
-    frames.replace_phrases(session, article_id, story, phrases, version)
+    """Store the frames (with voice and evidence) the article uses for a story, and its
+    own-voice phrases, which emerging-phrase flags count (ingest.phrases). ``reading``:
+    :func:`read_article` done already; redone if the codebook changed since."""
+    if reading is None or reading.version != scoring_version(codebook):
+        reading = read_article(article, codebook)
+    frames.replace_frames(session, article_id, story, reading.hits, reading.version)
+    version = frames.reading_version(reading.version, PHRASES_VERSION)
+    frames.replace_phrases(session, article_id, story, reading.phrases, version)
 
 
 def store_article(
@@ -174,14 +248,19 @@ def timeline_date(article: Article) -> datetime:
 
 
 def mark_near_duplicates(
-    session: Session, article_id: int, article: Article, window: timedelta
+    session: Session,
+    article_id: int,
+    article: Article,
+    window: timedelta,
+    signature: Signature | None = None,
 ) -> int | None:
     """Link a new article with its near-copies; returns the group's original, if any.
+    ``signature``: ``make_signature(article.text)``, computed already.
 
     The original is the earliest-published copy, whatever order copies arrive in, so a
     backfill links copies exactly as live monitoring would have.
     """
-    signature = make_signature(article.text)
+    signature = signature or make_signature(article.text)
     if signature is None:
         return None  # too short to judge: never merged (see ingest.dedup)
     neardup.lock_near_duplicates(session)
@@ -201,14 +280,20 @@ def mark_near_duplicates(
 
 
 def assign_cluster(
-    session: Session, article_id: int, article: Article, original: int | None, story: str
+    session: Session,
+    article_id: int,
+    article: Article,
+    original: int | None,
+    story: str,
+    terms: EventTerms | None = None,
 ) -> int:
-    """Put the article in its event's cluster (a copy joins its original's)."""
+    """Put the article in its event's cluster (a copy joins its original's). ``terms``:
+    its event terms, computed already."""
     when = timeline_date(article)
     cluster_id = (
         neardup.cluster_of(session, original) if original not in (None, article_id) else None
     )
-    terms = event_terms(article.title, article.text or article.summary)
+    terms = terms or event_terms(article.title, article.text or article.summary)
     if cluster_id is None:
         nearby = neardup.clusters_near(session, when, CLUSTER_WINDOW)
         candidates = [ClusterCandidate(c.id, c.centroid) for c in nearby]

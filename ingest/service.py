@@ -29,6 +29,7 @@ from sqlalchemy import Engine
 
 from ingest.config import Settings
 from ingest.fetch import Fetcher
+from ingest.harvest import Preparer
 from ingest.lock import ServiceLock
 from ingest.metrics import MetricsServer, ServiceMetrics
 from ingest.poll import PollOptions, poll_feeds, sync_config_sources
@@ -67,6 +68,8 @@ class Service:
             f.user_agent, f.timeout_s, f.max_bytes, f.allow_private_addresses,
             max_connections=max(8, f.concurrency * 2),
         )  # fmt: skip
+        # worker processes for the pure part of the pipeline, kept for the service's life
+        self.preparer = Preparer(keep=True)
         self.scheduler = BackgroundScheduler(
             timezone=settings.schedule.timezone,
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 3600},
@@ -144,6 +147,7 @@ class Service:
             log.warning("a job is still running after %.0fs; exiting anyway", SHUTDOWN_BUDGET_S)
         if getattr(self, "metrics_server", None) is not None:
             self.metrics_server.stop()
+        self.preparer.close()
         log.info("stopped in %.1fs", time.monotonic() - started)
 
     def _install_signal_handlers(self) -> None:
@@ -187,7 +191,9 @@ class Service:
             refresh_flags="poll" not in self.last_ok,
         )  # fmt: skip
         started = time.monotonic()
-        report = poll_feeds(self.settings, self.factory, self.fetcher, options=options)
+        report = poll_feeds(
+            self.settings, self.factory, self.fetcher, options=options, preparer=self.preparer
+        )
         self.metrics.record_poll(report)
         if report.feeds:
             log.info(

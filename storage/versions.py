@@ -14,7 +14,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ingest import items
@@ -83,14 +84,19 @@ def record_edit(session: Session, article_id: int, source_id: int, item: items.A
 
 
 def remember_entry(session: Session, source_id: int, article_id: int, digest: str) -> None:
-    """The digest of the source's entry for the article, as just processed."""
+    """The digest of the source's entry for the article, as just processed (one upsert:
+    this runs for every stored item)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(EntryDigest).values(
+        source_id=source_id, article_id=article_id, digest=digest
+    )
     session.execute(
-        delete(EntryDigest).where(
-            EntryDigest.source_id == source_id, EntryDigest.article_id == article_id
+        statement.on_conflict_do_update(
+            index_elements=[EntryDigest.source_id, EntryDigest.article_id],
+            set_={"digest": statement.excluded.digest},
         )
     )
-    session.add(EntryDigest(source_id=source_id, article_id=article_id, digest=digest))
-    session.flush()
 
 
 def entry_states(

@@ -46,6 +46,7 @@ def test_quick_harness_writes_a_sane_report(tmp_path: Path) -> None:
         sys.executable, "-m", "bench", "--feeds", str(FEEDS), "--entries", str(ENTRIES),
         "--plain-feeds", "1", "--latency", "1", "3", "--idle-cycles", "2",
         "--inline-pages", "8",  # so that the poll's worker processes take part
+        "--network-feeds", "2", "--network-latency", "20", "30",
         "--issue-benchmarks", "none", "--json", str(out),
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -74,6 +75,14 @@ def test_quick_harness_writes_a_sane_report(tmp_path: Path) -> None:
     assert report["floor"]["pages"] == report["floor"]["pages_with_text"] == FEEDS * ENTRIES
     assert report["plain"]["stored"] == report["plain"]["pages"] == ENTRIES
     assert 0 < report["e2e_vs_floor"] < 5
+    # the network-bound comparison: its own runs, on the slower web
+    net = report["network_bound"]
+    assert net["latency_ms"] == [20, 30]
+    assert net["e2e_wall_articles_per_s"] > 0 and net["plain_wall_articles_per_s"] > 0
+    assert report["e2e_vs_plain"] == pytest.approx(
+        net["e2e_wall_articles_per_s"] / net["plain_wall_articles_per_s"], rel=0.01
+    )
+    assert "network-bound" in done.stdout
     if "postgresql" in report:
         pg = report["postgresql"]
         assert pg["stored"] == pg["articles"] == report["web"]["on_story_pages"]
