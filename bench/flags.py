@@ -12,11 +12,13 @@ Zipf-like frequencies and function words between them, with 0-3 frames in some v
 ``ingest.phrases.extract_phrases``; rows are bulk-inserted (the pipeline's own
 throughput is measured by bench/framing.py and bench/dedup.py).
 
-Then it times ``ingest.novelty.refresh_flags`` — every flag kind recomputed from the
-store — twice: the first run creates every flag, the second finds nothing new (what the
-service does after each poll), and reports the time of each part. SQLite by default (a
-file in a temporary folder); ``--database-url postgresql+psycopg://...`` runs it in a
-private schema of that database, dropped afterwards.
+Then it times ``ingest.novelty.refresh_flags``: the first refresh (no state yet: every
+flag computed), one with nothing changed, one after a new day of articles (what the
+service does after a poll), one after backfilling a day 30 days back, and a full
+recompute (``framewatch flags recompute``), each in wall and CPU time, and the size of
+the database and of its phrases per 1,000 articles. SQLite by default (a file in a
+temporary folder); ``--database-url postgresql+psycopg://...`` runs it in a private
+schema of that database, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -34,19 +36,19 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.config import settings_from_mapping
+from ingest.config import Settings, settings_from_mapping
 from ingest.flags import compute_flags
-from ingest.novelty import refresh_flags
-from ingest.phrases import MIN_USES, PHRASES_VERSION, emerging_phrases, extract_phrases
+from ingest.novelty import _phrase_flags, refresh_flags
+from ingest.phrases import PHRASES_VERSION, extract_phrases
+from ingest.stories import story_codebook
 from storage import frames, migrate
 from storage.db import make_engine, make_session_factory, private_schema, unit_of_work
 from storage.models import (
     Article,
     ArticleFrame,
-    ArticlePhrase,
     Flag,
     PhraseSet,
     Source,
@@ -118,9 +120,9 @@ class Corpus:
     def _sentence(self, language: str) -> str:
         return " ".join(self._words(language, self.rng.randint(7, 12))).capitalize() + "."
 
-    def article(self, n: int) -> dict[str, Any]:
+    def article(self, n: int, day: int | None = None) -> dict[str, Any]:
         rng = self.rng
-        day = rng.randrange(self.days)
+        day = rng.randrange(self.days) if day is None else day
         outlet, group = self.outlets[rng.randrange(len(self.outlets))]
         language = rng.choice(("en", "en", "ru", "be"))
         title = " ".join(self._words(language, rng.randint(4, 7))).capitalize()
@@ -153,7 +155,6 @@ def _store(factory: sessionmaker[Session], corpus: Corpus) -> dict[str, float]:
             {"name": o, "kind": "feed", "url": f"http://{o}/", "outlet_group": g, "active": True,
              "created_at": T0} for o, g in corpus.outlets
         ])  # fmt: skip
-        source_ids = dict(session.execute(select(Source.name, Source.id)).all())
     for start in range(0, corpus.count, BATCH):
         began = time.perf_counter()
         batch = [corpus.article(n) for n in range(start, min(start + BATCH, corpus.count))]
@@ -163,16 +164,25 @@ def _store(factory: sessionmaker[Session], corpus: Corpus) -> dict[str, float]:
             a["phrases"] = extract_phrases(a["title"], a["text"], a["language"])
         timing["extract_phrases_s"] += time.perf_counter() - began
         began = time.perf_counter()
-        _insert_batch(factory, batch, source_ids)
+        _insert_batch(factory, batch)
         timing["insert_s"] += time.perf_counter() - began
         timing["phrase_rows"] += sum(len(a["phrases"]) for a in batch)
     return timing
 
 
-def _insert_batch(
-    factory: sessionmaker[Session], batch: list[dict[str, Any]], source_ids: dict[str, int]
-) -> None:
+def _add_day(factory: sessionmaker[Session], corpus: Corpus, day: int, first_n: int) -> int:
+    """One day's articles (the corpus's daily average) on ``day``; returns how many."""
+    per_day = max(1, corpus.count // corpus.days)
+    batch = [corpus.article(n, day) for n in range(first_n, first_n + per_day)]
+    for a in batch:
+        a["phrases"] = extract_phrases(a["title"], a["text"], a["language"])
+    _insert_batch(factory, batch)
+    return per_day
+
+
+def _insert_batch(factory: sessionmaker[Session], batch: list[dict[str, Any]]) -> None:
     with unit_of_work(factory) as session:
+        source_ids = {name: i for name, i in session.execute(select(Source.name, Source.id))}
         ids = session.scalars(
             insert(Article).returning(Article.id, sort_by_parameter_order=True),
             [{"canonical_url": f"http://{a['outlet']}/a/{a['n']}", "url": f"http://{a['outlet']}/a/{a['n']}",
@@ -191,19 +201,46 @@ def _insert_batch(
         ]  # fmt: skip
         if frame_rows:
             session.execute(insert(ArticleFrame), frame_rows)
-        session.execute(insert(ArticlePhrase), [
-            {"article_id": i, "story": STORY, "phrase": p}
-            for i, a in zip(ids, batch, strict=True) for p in a["phrases"]
-        ])  # fmt: skip
         session.execute(insert(PhraseSet), [
             {"article_id": i, "story": STORY, "phrases": len(a["phrases"]),
-             "version": f"bench+p{PHRASES_VERSION}"} for i, a in zip(ids, batch, strict=True)
+             "version": f"bench+p{PHRASES_VERSION}", "text": "\n".join(sorted(a["phrases"]))}
+            for i, a in zip(ids, batch, strict=True)
         ])  # fmt: skip
 
 
-def _parts(factory: sessionmaker[Session]) -> dict[str, float]:
-    """The recomputation's parts, timed one by one (same functions refresh_flags calls)."""
-    tz = ZoneInfo("Europe/Minsk")
+def _sizes(engine: Engine, count: int) -> dict[str, float]:
+    """The database, and the phrases' table, in MB per 1,000 stored articles."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            rows = conn.execute(text(
+                "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+            )).all()  # fmt: skip
+        else:  # pages of each table and index, wherever they are (file or WAL)
+            rows = conn.execute(text("SELECT name, sum(pgsize) FROM dbstat GROUP BY name")).all()
+    sizes = {name: int(size) for name, size in rows}
+    phrases = sum(v for k, v in sizes.items() if "phrase" in k)
+    per = 1000 / max(count, 1) / 1e6
+    return {"db_mb_per_1000": sum(sizes.values()) * per, "phrases_mb_per_1000": phrases * per}
+
+
+def _refresh(
+    report: dict[str, Any], name: str, settings: Settings, factory: sessionmaker[Session],
+    full: bool = False,
+) -> None:  # fmt: skip
+    began, cpu = time.perf_counter(), time.process_time()
+    added = refresh_flags(settings, factory, datetime(2026, 6, 1, tzinfo=UTC), full=full)
+    report[f"{name}_s"] = round(time.perf_counter() - began, 2)
+    report[f"{name}_cpu_s"] = round(time.process_time() - cpu, 2)
+    report[f"{name}_new_flags"] = added
+
+
+def _parts(factory: sessionmaker[Session], settings: Settings) -> dict[str, float]:
+    """A full recomputation's parts, timed one by one (what refresh_flags calls)."""
+    tz = ZoneInfo(settings.schedule.timezone)
+    story = settings.active_stories[0]
+    codebook = story_codebook(story, settings.config_dir)
     parts: dict[str, float] = {}
     with unit_of_work(factory) as session:
         began = time.perf_counter()
@@ -213,13 +250,10 @@ def _parts(factory: sessionmaker[Session]) -> dict[str, float]:
         compute_flags(timeline, {}, tz)
         parts["frame_flags_s"] = time.perf_counter() - began
         began = time.perf_counter()
-        uses = frames.phrase_uses(session, STORY, MIN_USES)
         totals = frames.phrase_totals(session, STORY)
-        parts["load_phrases_s"] = time.perf_counter() - began
-        parts["candidate_phrases"] = len(uses)
-        began = time.perf_counter()
-        emerging_phrases(timeline, uses, totals, tz)
+        phrases = _phrase_flags(session, STORY, timeline, totals, codebook, tz, None, [])
         parts["emerging_phrases_s"] = time.perf_counter() - began
+        parts["phrase_fires"] = len(phrases.fires)
     return parts
 
 
@@ -240,19 +274,23 @@ def run(count: int, days: int, outlets: int, url: str | None, seed: int = 7) -> 
         factory = make_session_factory(engine)
         report: dict[str, Any] = {"articles": count, "days": days, "outlets": outlets,
                                   "backend": engine.dialect.name}  # fmt: skip
-        report |= _store(factory, Corpus(count, days, outlets, seed))
+        corpus = Corpus(count, days, outlets, seed)
+        report |= _store(factory, corpus)
+        report |= _sizes(engine, count)
         settings = settings_from_mapping({"database": {"url": db_url}})
-        for name in ("first", "again"):
-            began, cpu = time.perf_counter(), time.process_time()
-            added = refresh_flags(settings, factory, datetime(2026, 6, 1, tzinfo=UTC))
-            report[f"refresh_{name}_s"] = round(time.perf_counter() - began, 2)
-            report[f"refresh_{name}_cpu_s"] = round(time.process_time() - cpu, 2)
-            report[f"refresh_{name}_new_flags"] = added
+        _refresh(report, "first", settings, factory)  # no state yet: everything
+        _refresh(report, "unchanged", settings, factory)
+        report["day_articles"] = _add_day(factory, corpus, days, count)  # the next day
+        _refresh(report, "new_day", settings, factory)
+        added = _add_day(factory, corpus, days - 30, count + report["day_articles"])
+        _refresh(report, "late_day", settings, factory)  # a day a month back, backfilled
+        _refresh(report, "full", settings, factory, full=True)
+        report["total_articles"] = count + report["day_articles"] + added
         with unit_of_work(factory) as session:
             report["flags"] = dict(
                 session.execute(select(Flag.kind, func.count()).group_by(Flag.kind)).all()
             )
-        report |= _parts(factory)
+        report |= _parts(factory, settings)
         engine.dispose()
     report["load_average"] = os.getloadavg()
     return {k: round(v, 2) if isinstance(v, float) else v for k, v in report.items()}
@@ -267,24 +305,29 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="Default: a temporary SQLite file.")
     parser.add_argument("--json", type=Path, default=None, help="Also write the report here.")
     args = parser.parse_args()
-    report = run(args.count, args.days, args.outlets, args.database_url, args.seed)
+    r = run(args.count, args.days, args.outlets, args.database_url, args.seed)
+
+    def timed(name: str) -> str:
+        return f"{r[name + '_s']} s ({r[name + '_cpu_s']} s CPU, {r[name + '_new_flags']} new)"
+
     print(
-        f"{report['backend']}: {report['articles']} articles over {report['days']} days, "
-        f"{report['outlets']} outlets, {report['phrase_rows']} phrase rows "
-        f"({report['candidate_phrases']} phrases used at least {MIN_USES} times)\n"
-        f"  recompute all flags: {report['refresh_first_s']} s (first, "
-        f"{report['refresh_first_new_flags']} flags created), {report['refresh_again_s']} s "
-        f"(again, {report['refresh_again_new_flags']} new)\n"
-        f"  parts: timeline {report['load_timeline_s']} s, frame flags "
-        f"{report['frame_flags_s']} s, phrase counts {report['load_phrases_s']} s, "
-        f"emerging phrases {report['emerging_phrases_s']} s\n"
-        f"  flags by kind: {report['flags']}\n"
-        f"  setup: generate {report['generate_s']} s, extract phrases "
-        f"{report['extract_phrases_s']} s, insert {report['insert_s']} s; "
-        f"load average {', '.join(f'{x:.1f}' for x in report['load_average'])}"
+        f"{r['backend']}: {r['articles']} articles over {r['days']} days, {r['outlets']} "
+        f"outlets, {r['phrase_rows']} phrases; {r['db_mb_per_1000']} MB of database per "
+        f"1,000 articles, of which phrases {r['phrases_mb_per_1000']} MB\n"
+        f"  first refresh (no state: all flags): {timed('first')}\n"
+        f"  refresh, nothing changed: {timed('unchanged')}\n"
+        f"  refresh after one new day ({r['day_articles']} articles): {timed('new_day')}\n"
+        f"  refresh after backfilling a day 30 days back: {timed('late_day')}\n"
+        f"  full recompute (flags --recompute): {timed('full')}\n"
+        f"  full recompute's parts: timeline {r['load_timeline_s']} s, frame flags "
+        f"{r['frame_flags_s']} s, emerging phrases {r['emerging_phrases_s']} s\n"
+        f"  flags by kind: {r['flags']}\n"
+        f"  setup: generate {r['generate_s']} s, extract phrases "
+        f"{r['extract_phrases_s']} s, insert {r['insert_s']} s; "
+        f"load average {', '.join(f'{x:.1f}' for x in r['load_average'])}"
     )
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2, default=str), "utf-8")
+        args.json.write_text(json.dumps(r, indent=2, default=str), "utf-8")
 
 
 if __name__ == "__main__":

@@ -70,12 +70,14 @@ class Similarity:
 
 def text_shingles(text: str) -> set[bytes]:
     """Distinct word 4-grams of the folded text."""
-    words = [w.replace("'", "") for w in word_tokens(text)]
+    words = word_tokens(text)
     if len(words) < SHINGLE_WORDS:
         return set()
+    if any("'" in word for word in words):
+        words = [w.replace("'", "") for w in words]
+    encoded = [w.encode() for w in words]  # once per word, not once per shingle
     return {
-        " ".join(words[i : i + SHINGLE_WORDS]).encode()
-        for i in range(len(words) - SHINGLE_WORDS + 1)
+        b" ".join(encoded[i : i + SHINGLE_WORDS]) for i in range(len(encoded) - SHINGLE_WORDS + 1)
     }
 
 
@@ -106,15 +108,20 @@ def make_signature(text: str) -> Signature | None:
     return Signature(values.tobytes(), len(shingles))
 
 
+_BAND_BYTES = ROWS * 8
+_BAND_HASH = hashlib.blake2b(digest_size=8, person=b"fw-lsh")  # copied: cheaper than a new one
+_BAND_HASHES = struct.Struct(f"<{BANDS}q")
+
+
 def band_hashes(signature: Signature) -> list[int]:
     """One signed 64-bit hash per LSH band (fits BIGINT on SQLite and PostgreSQL)."""
-    values = signature.values()
-    hashes = []
-    for band in range(BANDS):
-        chunk = values[band * ROWS : (band + 1) * ROWS].tobytes()
-        digest = hashlib.blake2b(chunk, digest_size=8, person=b"fw-lsh").digest()
-        hashes.append(struct.unpack("<q", digest)[0])
-    return hashes
+    raw = signature.hashvalues
+    digests = []
+    for start in range(0, BANDS * _BAND_BYTES, _BAND_BYTES):
+        band = _BAND_HASH.copy()
+        band.update(raw[start : start + _BAND_BYTES])
+        digests.append(band.digest())
+    return list(_BAND_HASHES.unpack(b"".join(digests)))
 
 
 def compare(a: Signature, b: Signature) -> Similarity:

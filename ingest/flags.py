@@ -5,7 +5,9 @@ unknown), near-duplicates left out so one wire copy counts once. Because flags a
 function of that timeline alone, ingesting a month at once yields exactly the flags that
 day-by-day ingestion would have produced, and recomputing never duplicates a flag: each
 draft carries a stable ``key`` (kind, frame, outlet, day or article) that the store
-upserts on.
+upserts on. A flag depends only on its day and the days before, so a refresh recomputes
+only the flags from the earliest day that changed (``day_digests``; ``compute_flags``
+with ``since``).
 
 Kinds (each draft states its statistic in plain words):
 
@@ -29,11 +31,12 @@ Kinds (each draft states its statistic in plain words):
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 SHIFT_MIN_PRIOR = 3
@@ -80,12 +83,51 @@ def compute_flags(
     timeline: Sequence[TimelineArticle],
     typical_of: Mapping[str, Sequence[str]],
     tz: ZoneInfo,
+    since: datetime | None = None,
 ) -> list[FlagDraft]:
-    """Every flag the timeline supports, in timeline order."""
+    """Every flag the timeline supports, in timeline order; with ``since``, only those
+    first seen from then on (a flag depends only on its day and earlier ones)."""
     ordered = sorted(timeline, key=lambda a: (a.when, a.id))
     drafts = [*first_seen(ordered), *source_shifts(ordered, typical_of)]
-    drafts += [*distancing(ordered), *surges(ordered, tz)]
+    first_day = since.astimezone(tz).date() if since is not None else None
+    drafts += [*distancing(ordered, since), *surges(ordered, tz, first_day)]
+    if since is not None:
+        drafts = [d for d in drafts if d.first_seen_at >= since]
     return sorted(drafts, key=lambda d: (d.first_seen_at, d.key))
+
+
+# ------------------------------------------------------------------ what changed
+
+
+def day_start(day: date, tz: ZoneInfo) -> datetime:
+    """When ``day`` (a calendar day in ``tz``) begins."""
+    return datetime.combine(day, time(), tz)
+
+
+def day_digests(
+    timeline: Iterable[TimelineArticle], extras: Mapping[int, object], tz: ZoneInfo
+) -> dict[str, str]:
+    """ISO day (in ``tz``) -> a digest of that day's timeline articles: ids, outlets,
+    groups, times and frames, with ``extras`` per article id (what else flags read,
+    e.g. how many phrases and versions it has). A flag depends only on its day and the
+    days before, so the flags before the earliest day whose digest changed stay valid."""
+    days: dict[date, list[TimelineArticle]] = defaultdict(list)
+    for article in timeline:
+        days[article.when.astimezone(tz).date()].append(article)
+    digests = {}
+    for day, articles in days.items():
+        digest = hashlib.blake2b(digest_size=8)
+        for a in sorted(articles, key=lambda a: a.id):
+            facts = (a.id, a.outlet, a.group, a.when.isoformat(), a.uses, extras.get(a.id))
+            digest.update(repr(facts).encode())
+        digests[day.isoformat()] = digest.hexdigest()
+    return digests
+
+
+def first_changed_day(before: Mapping[str, str], after: Mapping[str, str]) -> date | None:
+    """The earliest day whose digest differs (added, removed or changed); None: none."""
+    changed = [day for day in before.keys() | after.keys() if before.get(day) != after.get(day)]
+    return date.fromisoformat(min(changed)) if changed else None
 
 
 def first_seen(ordered: Sequence[TimelineArticle]) -> Iterable[FlagDraft]:
@@ -113,44 +155,52 @@ def _by_outlet(ordered: Sequence[TimelineArticle]) -> dict[str, list[TimelineArt
 def source_shifts(
     ordered: Sequence[TimelineArticle], typical_of: Mapping[str, Sequence[str]]
 ) -> Iterable[FlagDraft]:
+    """One pass per outlet: each frame's quoted uses until its first own-voice use."""
     for outlet, articles in _by_outlet(ordered).items():
-        for frame in sorted({name for a in articles for name, _ in a.uses}):
-            draft = _shift(outlet, frame, articles, typical_of.get(frame, ()))
-            if draft is not None:
-                yield draft
+        quoted: dict[str, list[int]] = defaultdict(list)
+        done: set[str] = set()
+        for index, article in enumerate(articles):
+            voices: dict[str, set[str]] = defaultdict(set)
+            for name, voice in article.uses:
+                voices[name].add(voice)
+            for frame in sorted(voices.keys() - done):
+                if "own" not in voices[frame]:
+                    quoted[frame].append(article.id)
+                    continue
+                done.add(frame)  # used plainly from the start (index < minimum): no shift
+                if index >= SHIFT_MIN_PRIOR:
+                    yield _shift(outlet, frame, article, index, quoted[frame],
+                                 typical_of.get(frame, ()))  # fmt: skip
 
 
 def _shift(
-    outlet: str, frame: str, articles: Sequence[TimelineArticle], typical: Sequence[str]
-) -> FlagDraft | None:
-    quoted: list[int] = []
-    silent = 0
-    for index, article in enumerate(articles):
-        voices = article.voices(frame)
-        if "own" in voices:
-            if index < SHIFT_MIN_PRIOR:
-                return None  # used plainly from the start: not a shift
-            camp = CAMP_OF_GROUP.get(article.group or "")
-            cross = bool(typical) and camp is not None and camp not in typical
-            score = math.log2(1 + index) * (CROSS_CAMP_WEIGHT if cross else 1.0)
-            camp_note = f" The frame is typical of {', '.join(typical)} outlets." if cross else ""
-            return FlagDraft(
-                key=f"source_shift:{frame}:{outlet}", kind="source_shift", frame=frame,
-                source=outlet, article_ids=(article.id, *quoted[-3:]),
-                first_seen_at=article.when, score=round(score, 2),
-                statistic=f"{outlet} used {frame} in its own voice for the first time on "
-                f"{article.when:%Y-%m-%d}, after {index} articles in the story in which it "
-                f"quoted it ({len(quoted)}) or did not use it ({silent}).{camp_note}",
-            )  # fmt: skip
-        if voices:
-            quoted.append(article.id)
-        else:
-            silent += 1
-    return None
+    outlet: str,
+    frame: str,
+    article: TimelineArticle,
+    index: int,
+    quoted: list[int],
+    typical: Sequence[str],
+) -> FlagDraft:
+    silent = index - len(quoted)
+    camp = CAMP_OF_GROUP.get(article.group or "")
+    cross = bool(typical) and camp is not None and camp not in typical
+    score = math.log2(1 + index) * (CROSS_CAMP_WEIGHT if cross else 1.0)
+    camp_note = f" The frame is typical of {', '.join(typical)} outlets." if cross else ""
+    return FlagDraft(
+        key=f"source_shift:{frame}:{outlet}", kind="source_shift", frame=frame,
+        source=outlet, article_ids=(article.id, *quoted[-3:]),
+        first_seen_at=article.when, score=round(score, 2),
+        statistic=f"{outlet} used {frame} in its own voice for the first time on "
+        f"{article.when:%Y-%m-%d}, after {index} articles in the story in which it "
+        f"quoted it ({len(quoted)}) or did not use it ({silent}).{camp_note}",
+    )  # fmt: skip
 
 
-def distancing(ordered: Sequence[TimelineArticle]) -> Iterable[FlagDraft]:
-    """Per outlet and frame, its habit (plain or scare-quoted) and the moments it flips."""
+def distancing(
+    ordered: Sequence[TimelineArticle], since: datetime | None = None
+) -> Iterable[FlagDraft]:
+    """Per outlet and frame, its habit (plain or scare-quoted) and the moments it flips
+    (from ``since`` on: the habit is followed from the start, flags made from then)."""
     for outlet, articles in _by_outlet(ordered).items():
         habit: dict[str, tuple[str, TimelineArticle]] = {}
         for article in articles:
@@ -160,7 +210,11 @@ def distancing(ordered: Sequence[TimelineArticle]) -> Iterable[FlagDraft]:
                 if now is None:
                     continue
                 before = habit.get(frame)
-                if before is not None and before[0] != now:
+                if (
+                    before is not None
+                    and before[0] != now
+                    and (since is None or article.when >= since)
+                ):
                     yield _distancing_draft(outlet, frame, article, before[1], now == "distanced")
                 habit[frame] = (now, article)
 
@@ -179,19 +233,27 @@ def _distancing_draft(
     )  # fmt: skip
 
 
-def surges(ordered: Sequence[TimelineArticle], tz: ZoneInfo) -> Iterable[FlagDraft]:
+def surges(
+    ordered: Sequence[TimelineArticle], tz: ZoneInfo, first_day: date | None = None
+) -> Iterable[FlagDraft]:
     days: dict[date, list[TimelineArticle]] = defaultdict(list)
     for article in ordered:
         days[article.when.astimezone(tz).date()].append(article)
+    # articles using each frame, per day: a day's base is the sum of its previous days'
+    counts = {day: Counter(name for a in today for name in {n for n, _ in a.uses})
+              for day, today in days.items()}  # fmt: skip
     for day in sorted(days):
-        base = [a for d in _previous_days(day) for a in days.get(d, ())]
-        if len(base) < SURGE_MIN_BASE:
+        if first_day is not None and day < first_day:
             continue
-        today = days[day]
-        counts = Counter(name for a in today for name in {n for n, _ in a.uses})
-        base_counts = Counter(name for a in base for name in {n for n, _ in a.uses})
-        for frame, k in sorted(counts.items()):
-            draft = _surge(frame, day, today, k, base_counts[frame], len(base))
+        before = [d for d in _previous_days(day) if d in days]
+        base_n = sum(len(days[d]) for d in before)
+        if base_n < SURGE_MIN_BASE:
+            continue
+        base_counts: Counter[str] = Counter()
+        for d in before:
+            base_counts.update(counts[d])
+        for frame, k in sorted(counts[day].items()):
+            draft = _surge(frame, day, days[day], k, base_counts[frame], base_n)
             if draft is not None:
                 yield draft
 

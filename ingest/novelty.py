@@ -3,11 +3,14 @@ promoting an emerging phrase to a frame."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,10 +25,28 @@ from ingest.codebook import (
 )
 from ingest.config import Settings, StorySettings, load_settings
 from ingest.errors import ConfigError
-from ingest.flags import FlagDraft, TimelineArticle, compute_flags, frame_changes
+from ingest.flags import (
+    FlagDraft,
+    TimelineArticle,
+    compute_flags,
+    day_digests,
+    day_start,
+    first_changed_day,
+    frame_changes,
+)
 from ingest.framing import EVIDENCE_CHARS, find_mentions, scoring_version
 from ingest.items import Article as ArticleItem
-from ingest.phrases import MIN_USES, PHRASES_VERSION, emerging_phrases, phrase_sentences
+from ingest.phrases import (
+    PHRASES_VERSION,
+    PhraseFire,
+    baseline_start,
+    day_block,
+    fire_flags,
+    frequent_phrases,
+    phrase_fires,
+    phrase_sentences,
+    recent_blocks,
+)
 from ingest.pipeline import frame_article
 from ingest.stories import point_story_at, story_codebook
 from storage import frames, versions
@@ -34,44 +55,136 @@ from storage.db import unit_of_work
 log = logging.getLogger(__name__)
 RESCORE_BATCH = 200
 EXAMPLES = 3
+FLAGS_VERSION = "1"  # bump when flag rules change: stored flags are then recomputed whole
+UNCHANGED = datetime.max.replace(tzinfo=UTC)  # no timeline day changed: only frame_change
 
 
-def refresh_flags(settings: Settings, factory: sessionmaker[Session], now: datetime) -> int:
-    """Recompute every story's flags from its timeline; returns how many flags are new."""
-    tz = ZoneInfo(settings.schedule.timezone)
+def refresh_flags(
+    settings: Settings, factory: sessionmaker[Session], now: datetime, full: bool = False
+) -> int:
+    """Bring every story's flags up to date with its timeline; returns how many flags
+    are new. Only what changed is recomputed: the flags from the earliest timeline day
+    whose articles changed since the last refresh (see ``_refresh_story``); ``full``
+    recomputes them all (after a rescore: every article changed anyway)."""
     added_total = 0
     for story in settings.active_stories:
-        codebook = story_codebook(story, settings.config_dir)
-        typical = {frame.name: frame.typical_of for frame in codebook.frames}
-        with unit_of_work(factory) as session:
-            timeline = frames.story_timeline(session, story.name)
-            drafts = compute_flags(timeline, typical, tz)
-            drafts += _phrase_flags(session, story.name, timeline, codebook, tz)
-            drafts += frame_changes(versions.story_histories(session, story.name))
-            added, removed = frames.save_flags(session, story.name, drafts, now)
+        added, removed = _refresh_story(settings, factory, story, now, full)
         added_total += added
         if added or removed:
             log.info("flags: %d new, %d withdrawn", added, removed, extra={"story": story.name})
     return added_total
 
 
+def _inputs(codebook: Codebook, tz: ZoneInfo) -> str:
+    """What flags depend on besides the timeline: when it changes, all are recomputed."""
+    facts = (FLAGS_VERSION, PHRASES_VERSION, scoring_version(codebook), tz.key,
+             sorted((f.name, tuple(f.typical_of)) for f in codebook.frames))  # fmt: skip
+    return hashlib.sha256(repr(facts).encode()).hexdigest()
+
+
+def _refresh_story(
+    settings: Settings,
+    factory: sessionmaker[Session],
+    story: StorySettings,
+    now: datetime,
+    full: bool,
+) -> tuple[int, int]:
+    """A flag depends only on its timeline day and the days before, so after comparing
+    each day's digest with the one stored at the last refresh, the flags before the
+    earliest changed day are kept as they are. What the digests cover is read first:
+    anything changed after that is seen as a change by the next refresh."""
+    tz = ZoneInfo(settings.schedule.timezone)
+    codebook = story_codebook(story, settings.config_dir)
+    typical = {frame.name: frame.typical_of for frame in codebook.frames}
+    inputs = _inputs(codebook, tz)
+    with unit_of_work(factory) as session:
+        state = frames.lock_flag_state(session, story.name)
+        timeline = frames.story_timeline(session, story.name)
+        totals = frames.phrase_totals(session, story.name)
+        histories = versions.story_histories(session, story.name)
+        edits = {h.article_id: len(h.revisions) for h in histories}
+        days = day_digests(timeline, {a.id: (totals.get(a.id), edits.get(a.id)) for a in timeline},
+                           tz)  # fmt: skip
+        drafts = list(frame_changes(histories))
+        whole = full or state.inputs != inputs or state.flags_now < state.flags
+        start = None if whole else first_changed_day(state.days, days)
+        since = UNCHANGED if not whole and start is None else None
+        fires = state.fires
+        if since is None:  # something changed: recompute from ``start`` (None: all)
+            since = day_start(start, tz) if start is not None else None
+            drafts += compute_flags(timeline, typical, tz, since)
+            phrases = _phrase_flags(session, story.name, timeline, totals, codebook, tz, start,
+                                    fires if start is not None else [])  # fmt: skip
+            drafts += phrases.drafts
+            fires = [list(f) for f in phrases.fires]
+        result = frames.save_flags(session, story.name, drafts, now, since)
+        frames.save_flag_state(session, story.name, inputs, days, fires, now)
+    return result
+
+
+@dataclass(frozen=True)
+class _PhraseFlags:
+    drafts: list[FlagDraft]
+    fires: list[tuple[str, str, int]]  # every day a phrase fired, to store
+
+
 def _phrase_flags(
     session: Session,
     story: str,
     timeline: Sequence[TimelineArticle],
+    totals: dict[int, int],
     codebook: Codebook,
     tz: ZoneInfo,
-) -> list[FlagDraft]:
-    """Emerging-phrase drafts, each with example sentences from its latest articles."""
-    uses = frames.phrase_uses(session, story, MIN_USES)
-    totals = frames.phrase_totals(session, story)
+    since: date | None,
+    stored: Sequence[Sequence[Any]],
+) -> _PhraseFlags:
+    """Emerging-phrase drafts from ``since`` on (None: all), each with example sentences
+    from its latest articles. Fires before ``since`` are as ``stored``; after it, only
+    phrases that can fire (``frequent_phrases``, from their blocks of days) are followed,
+    through the days their statistic reads (``baseline_start``)."""
+    earlier = [f for f in map(PhraseFire.restored, stored) if since is None or f.day < since]
+    day_of = {a.id: a.when.astimezone(tz).date() for a in timeline}
+    uses = _candidate_uses(session, story, day_of, since)
+    last_fires: dict[str, date] = {}
+    for fire in earlier:
+        last_fires[fire.phrase] = max(fire.day, last_fires.get(fire.phrase, fire.day))
+    fires = earlier + phrase_fires(timeline, uses, totals, tz, since, last_fires)
 
     def covered(phrase: str) -> bool:  # a cue of the codebook matches within the phrase
         return bool(find_mentions(codebook, phrase, "", None))
 
-    drafts = emerging_phrases(timeline, uses, totals, tz, covered)
+    drafts = fire_flags(timeline, fires, tz, covered, since)
     texts = frames.article_texts(session, [i for d in drafts for i in d.article_ids])
-    return [replace(d, evidence=_examples(d, texts)) for d in drafts]
+    drafts = [replace(d, evidence=_examples(d, texts)) for d in drafts]
+    return _PhraseFlags(drafts, [f.stored() for f in fires])
+
+
+def _candidate_uses(
+    session: Session, story: str, day_of: dict[int, date], since: date | None
+) -> dict[str, list[int]]:
+    """Phrase -> the timeline articles using it, for the phrases that can fire from
+    ``since`` on: read block by block to find them, then the uses they need."""
+    blocks: dict[int, list[int]] = defaultdict(list)
+    for article_id, day in day_of.items():
+        blocks[day_block(day)].append(article_id)
+    first = recent_blocks(since, window_before=False) if since else min(blocks, default=0)
+    candidates = frequent_phrases(
+        (b, (p for _, p in frames.article_phrases(session, story, blocks[b])))
+        for b in sorted(blocks) if b >= first
+    )  # fmt: skip
+    uses: dict[str, list[int]] = defaultdict(list)
+    if not candidates:
+        return uses
+    if since is None:
+        rows = frames.article_phrases(session, story)
+    else:
+        start = baseline_start(since)
+        rows = frames.article_phrases(session, story, [i for i, d in day_of.items() if d >= start])
+    for article_id, phrases in rows:
+        if article_id in day_of:
+            for phrase in candidates.intersection(phrases):
+                uses[phrase].append(article_id)
+    return uses
 
 
 def _examples(
@@ -101,7 +214,7 @@ def rescore(
     done = 0
     for story in settings.active_stories:
         done += _rescore_story(settings, factory, story, on_batch)
-    refresh_flags(settings, factory, datetime.now(UTC))
+    refresh_flags(settings, factory, datetime.now(UTC), full=True)
     return done
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from ingest.clusters import WINDOW as CLUSTER_WINDOW
-from ingest.clusters import ClusterCandidate, EventTerms, best_cluster, event_terms
+from ingest.clusters import EventTerms, best_cluster, event_terms
 from ingest.codebook import Codebook
 from ingest.config import StorySettings
 from ingest.dedup import Signature, band_hashes, compare, make_signature
@@ -295,8 +295,7 @@ def assign_cluster(
     )
     terms = terms or event_terms(article.title, article.text or article.summary)
     if cluster_id is None:
-        nearby = neardup.clusters_near(session, when, CLUSTER_WINDOW)
-        candidates = [ClusterCandidate(c.id, c.centroid) for c in nearby]
+        candidates = neardup.cluster_candidates(session, when, CLUSTER_WINDOW)
         cluster_id, _score = best_cluster(terms.weights, candidates)
     cluster = neardup.grow_cluster(
         session, cluster_id, article_id, article.title, when, terms, story

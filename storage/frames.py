@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy import Table, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ingest.flags import FlagDraft, TimelineArticle
@@ -15,20 +17,23 @@ from ingest.framing import FrameHit
 from storage.models import (
     Article,
     ArticleFrame,
-    ArticlePhrase,
     Flag,
+    FlagState,
     PhraseSet,
     Source,
     StoryMembership,
 )
 
 FLAG_STATUSES = ("new", "reviewed", "dismissed", "promoted")
+ID_CHUNK = 500  # ids per IN (...) list
+PHRASE_SEPARATOR = "\n"
+FRAME_CHANGE = "frame_change"  # keyed by edit, not timeline day: recomputed whole
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
-
-# An article's frames and phrases (a few hundred rows) are written with Core statements
-# on the tables: the ORM's per-row work cost more than detecting them.
+# An article's frames and phrases are written with Core statements on the tables: the
+# ORM's per-row work cost more than detecting them.
 _FRAMES = cast(Table, ArticleFrame.__table__)
-_PHRASES = cast(Table, ArticlePhrase.__table__)
+_PHRASE_SETS = cast(Table, PhraseSet.__table__)
 
 
 def replace_frames(
@@ -103,40 +108,52 @@ def reading_version(scoring_version: str, phrases_version: str) -> str:
 def replace_phrases(
     session: Session, article_id: int, story: str, phrases: Iterable[str], version: str
 ) -> None:
-    """The article's own-voice phrases for a story, replacing earlier ones."""
+    """The article's own-voice phrases for a story, replacing earlier ones: one row, the
+    phrases sorted, one per line (see ``PhraseSet``)."""
+    distinct = sorted(set(phrases))
+    if any(PHRASE_SEPARATOR in p for p in distinct):
+        raise ValueError("a phrase cannot contain a line break")
     connection = session.connection()
     connection.execute(
-        delete(_PHRASES).where(_PHRASES.c.article_id == article_id, _PHRASES.c.story == story)
-    )
-    session.execute(
-        delete(PhraseSet).where(PhraseSet.article_id == article_id, PhraseSet.story == story)
-    )
-    rows = [{"article_id": article_id, "story": story, "phrase": p} for p in sorted(set(phrases))]
-    if rows:
-        connection.execute(insert(_PHRASES), rows)
-    session.add(PhraseSet(article_id=article_id, story=story, phrases=len(rows), version=version))
-    session.flush()
-
-
-def phrase_uses(session: Session, story: str, min_uses: int) -> dict[str, list[int]]:
-    """Phrase -> the story's articles using it, for phrases used by at least ``min_uses``
-    stored articles (copies included: the timeline drops them later). Rarer phrases can
-    never fire, and most phrases are rare, so this is what keeps recomputation cheap."""
-    frequent = (
-        select(ArticlePhrase.phrase)
-        .where(ArticlePhrase.story == story)
-        .group_by(ArticlePhrase.phrase)
-        .having(func.count() >= min_uses)
-    )
-    rows = session.execute(
-        select(ArticlePhrase.phrase, ArticlePhrase.article_id).where(
-            ArticlePhrase.story == story, ArticlePhrase.phrase.in_(frequent)
+        delete(_PHRASE_SETS).where(
+            _PHRASE_SETS.c.article_id == article_id, _PHRASE_SETS.c.story == story
         )
     )
-    uses: dict[str, list[int]] = defaultdict(list)
-    for phrase, article_id in rows:
-        uses[phrase].append(article_id)
-    return uses
+    connection.execute(
+        insert(_PHRASE_SETS).values(
+            article_id=article_id, story=story, phrases=len(distinct), version=version,
+            text=PHRASE_SEPARATOR.join(distinct),
+        )
+    )  # fmt: skip
+
+
+def _split(text: str) -> list[str]:
+    return text.split(PHRASE_SEPARATOR) if text else []
+
+
+def article_phrases(
+    session: Session, story: str, ids: Iterable[int] | None = None
+) -> Iterator[tuple[int, list[str]]]:
+    """(article id, its phrases) for the story's articles: ``ids`` (in that order), or
+    all of them (streamed, in no order)."""
+    query = select(PhraseSet.article_id, PhraseSet.text).where(PhraseSet.story == story)
+    if ids is None:
+        for article_id, text in session.execute(query.execution_options(yield_per=2000)):
+            yield article_id, _split(text)
+        return
+    wanted = list(ids)
+    for start in range(0, len(wanted), ID_CHUNK):
+        chunk = wanted[start : start + ID_CHUNK]
+        rows = session.execute(query.where(PhraseSet.article_id.in_(chunk)))
+        found = {article_id: text for article_id, text in rows}
+        for article_id in chunk:
+            if article_id in found:
+                yield article_id, _split(found[article_id])
+
+
+def phrase_articles(session: Session, story: str, phrase: str) -> list[int]:
+    """The story's stored articles (copies included) that use ``phrase``."""
+    return sorted(i for i, phrases in article_phrases(session, story) if phrase in phrases)
 
 
 def phrase_totals(session: Session, story: str) -> dict[int, int]:
@@ -167,16 +184,18 @@ def article_texts(
 
 
 def story_timeline(session: Session, story: str) -> list[TimelineArticle]:
-    """The story's articles (near-duplicates left out) with the frames and voices they use."""
+    """The story's articles (near-duplicates left out) with the frames and voices they use.
+    Core rows (no ORM loading: it cost as much as the rest of an incremental refresh)."""
+    connection = session.connection()
     when = func.coalesce(Article.published_at, Article.fetched_at)
-    rows = session.execute(
+    rows = connection.execute(
         select(Article.id, Article.outlet, Source.outlet_group, when)
         .join(StoryMembership, StoryMembership.article_id == Article.id)
         .join(Source, Source.id == Article.source_id)
         .where(StoryMembership.story == story, Article.duplicate_of.is_(None))
     ).all()
     uses: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    frame_rows = session.execute(
+    frame_rows = connection.execute(
         select(ArticleFrame.article_id, ArticleFrame.frame, ArticleFrame.voice).where(
             ArticleFrame.story == story
         )
@@ -217,13 +236,42 @@ def _evidence(draft: FlagDraft, index: dict[tuple[int, str], str]) -> list[str]:
     return [e for e in found if e is not None][:3]
 
 
+def _in_scope(draft: FlagDraft, since: datetime | None) -> bool:
+    return since is None or draft.kind == FRAME_CHANGE or draft.first_seen_at >= since
+
+
+def _stored(
+    session: Session, story: str, drafts: Sequence[FlagDraft], since: datetime | None
+) -> dict[str, Flag]:
+    """The stored flags the drafts replace: those in scope, and any stored under a
+    draft's key (none expected outside the scope; inserting it again would collide)."""
+    query = select(Flag).where(Flag.story == story)
+    if since is not None:
+        query = query.where(or_(Flag.kind == FRAME_CHANGE, Flag.first_seen_at >= since))
+    existing = {f.key: f for f in session.scalars(query)}
+    others = [d.key for d in drafts if d.key not in existing]
+    for start in range(0, len(others), ID_CHUNK):
+        keys = others[start : start + ID_CHUNK]
+        existing |= {f.key: f for f in session.scalars(
+            select(Flag).where(Flag.story == story, Flag.key.in_(keys)))}  # fmt: skip
+    return existing
+
+
 def save_flags(
-    session: Session, story: str, drafts: Iterable[FlagDraft], now: datetime
+    session: Session,
+    story: str,
+    drafts: Iterable[FlagDraft],
+    now: datetime,
+    since: datetime | None = None,
 ) -> tuple[int, int]:
     """Upsert drafts by key (reviews and notes survive); drop unreviewed flags no longer
-    supported by the timeline. Returns (new flags, removed flags)."""
-    existing = {f.key: f for f in session.scalars(select(Flag).where(Flag.story == story))}
-    drafts = list(drafts)
+    supported by the timeline. Returns (new flags, removed flags).
+
+    ``since``: only flags first seen on the timeline from then on are replaced (and
+    ``frame_change`` flags, always recomputed whole); earlier ones stay as stored and
+    drafts among them are ignored. None: all of the story's flags."""
+    drafts = [d for d in drafts if _in_scope(d, since)]
+    existing = _stored(session, story, drafts, since)
     index = _evidence_index(session, story, drafts)
     seen: set[str] = set()
     added = 0
@@ -247,6 +295,56 @@ def save_flags(
         session.delete(flag)
     session.flush()
     return added, len(stale)
+
+
+@dataclass(frozen=True)
+class FlagStateRow:
+    inputs: str  # "" if never computed
+    days: dict[str, str]
+    fires: list[list[Any]]
+    flags: int  # stored when computed
+    flags_now: int  # stored now
+
+
+def _flag_count(session: Session, story: str) -> int:
+    return session.scalar(select(func.count()).select_from(Flag).where(Flag.story == story)) or 0
+
+
+def lock_flag_state(session: Session, story: str) -> FlagStateRow:
+    """What the story's flags were last computed from (``FlagState``). The row stays
+    locked (on PostgreSQL) until the transaction ends, so refreshes of one story take
+    turns instead of computing the same flags twice."""
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(FlagState)
+    session.execute(
+        statement.values(
+            story=story, inputs="", days={}, fires=[], flags=0, computed_at=NEVER
+        ).on_conflict_do_nothing()
+    )
+    row = session.execute(
+        select(FlagState.inputs, FlagState.days, FlagState.fires, FlagState.flags)
+        .where(FlagState.story == story)
+        .with_for_update()
+    ).one()
+    return FlagStateRow(
+        row.inputs, dict(row.days), list(row.fires), row.flags, _flag_count(session, story)
+    )
+
+
+def save_flag_state(
+    session: Session,
+    story: str,
+    inputs: str,
+    days: dict[str, str],
+    fires: Sequence[Sequence[Any]],
+    now: datetime,
+) -> None:
+    session.execute(
+        update(FlagState)
+        .where(FlagState.story == story)
+        .values(inputs=inputs, days=days, fires=[list(f) for f in fires],
+                flags=_flag_count(session, story), computed_at=now)
+    )  # fmt: skip
 
 
 def list_flags(

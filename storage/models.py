@@ -222,17 +222,19 @@ class Signature(Base):
 class SignatureBand(Base):
     """LSH band hashes: articles sharing a (band, hash) are near-duplicate candidates.
 
-    Kept in the database so every worker sharing it sees the others' articles.
+    Kept in the database so every worker sharing it sees the others' articles. The key
+    (in column order) is the lookup itself; on SQLite the table is WITHOUT ROWID, so a row
+    goes into that one B-tree plus the article_id index that deletes need (migration 0009).
     """
 
     __tablename__ = "signature_bands"
-    __table_args__ = (Index("ix_signature_bands_lookup", "band", "hash"),)
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
-    article_id: Mapped[int] = mapped_column(
-        Id, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
-    )
     band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    hash: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class Cluster(Base):
@@ -337,23 +339,14 @@ class Digest(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class ArticlePhrase(Base):
-    """A phrase an article uses in its own voice (``ingest.phrases``), for emerging-phrase
-    flags: one row per distinct phrase, from the headline and lede only (bounded)."""
-
-    __tablename__ = "article_phrases"
-    __table_args__ = (Index("ix_article_phrases_story_phrase", "story", "phrase"),)
-
-    article_id: Mapped[int] = mapped_column(
-        Id, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
-    )
-    story: Mapped[str] = mapped_column(String(100), primary_key=True)
-    phrase: Mapped[str] = mapped_column(String(200), primary_key=True)
-
-
 class PhraseSet(Base):
     """An article's reading for a story: with which version (codebook fingerprint and
-    phrase extraction: ``rescore`` redoes outdated ones) and how many phrases it uses."""
+    phrase extraction: ``rescore`` redoes outdated ones) and the distinct phrases it uses
+    in its own voice (``ingest.phrases``; headline and lede only, so bounded), for
+    emerging-phrase flags.
+
+    The phrases are one value, sorted, one per line: one row per article rather than one
+    per phrase (about 80), which made phrases most of the database (migration 0010)."""
 
     __tablename__ = "phrase_sets"
 
@@ -361,8 +354,27 @@ class PhraseSet(Base):
         Id, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
     )
     story: Mapped[str] = mapped_column(String(100), primary_key=True)
-    phrases: Mapped[int] = mapped_column(default=0)
+    phrases: Mapped[int] = mapped_column(default=0)  # how many
     version: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class FlagState(Base):
+    """What a story's stored flags were computed from (``ingest.novelty``): a digest of
+    the settings they depend on and one of each day of the story's timeline, so the next
+    refresh recomputes from the earliest day that changed, not the whole timeline; the
+    days phrases fired (their quiet periods reach back 90 days); and how many flags it
+    left stored (fewer now: some were deleted, recompute them all)."""
+
+    __tablename__ = "flag_states"
+
+    story: Mapped[str] = mapped_column(String(100), primary_key=True)
+    inputs: Mapped[str] = mapped_column(String(64))
+    days: Mapped[dict[str, str]] = mapped_column(JSON)  # ISO day -> digest
+    # every day a phrase fired: [phrase, ISO day, uses] (ingest.phrases.PhraseFire)
+    fires: Mapped[list[list[Any]]] = mapped_column(JSON)
+    flags: Mapped[int] = mapped_column(default=0)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ArticleVersion(Base):

@@ -1,6 +1,6 @@
 """Near-duplicate and cluster storage: signatures, the LSH band index, duplicate links.
 
-The LSH index lives in the database (``signature_bands``, indexed on band and hash), not in
+The LSH index lives in the database (``signature_bands``, keyed on band, hash, article), not in
 one process's memory, so every worker sharing a PostgreSQL database sees every other
 worker's articles, and a restart needs no rebuild. Each lookup is one indexed query, so
 the cost per article does not grow with the corpus beyond that index lookup; candidates
@@ -16,17 +16,21 @@ each sees what the previous one committed. SQLite has one writer at a time alrea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from functools import cache, lru_cache
+from types import MappingProxyType
+from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, insert, or_, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, Text, and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.orm import Session, defer
 
-from ingest.clusters import EventTerms, merge_centroid, top_terms
+from ingest.clusters import ClusterCandidate, EventTerms, merge_centroid, top_terms
 from ingest.dedup import BANDS, Signature
-from storage.models import Article, Cluster, SignatureBand
+from storage.models import Article, Cluster
 from storage.models import Signature as SignatureRow
 
 # Any fixed 64-bit number; names framewatch's near-duplicate lock among advisory locks.
@@ -56,57 +60,90 @@ def store_signature(
 ) -> None:
     """Store a signature and its band hashes.
 
-    Core inserts on the tables, not ORM bulk inserts: the ORM path coerces every value of
-    the 42 band rows and cost more than the rest of the stage together."""
+    The band rows go to the driver's executemany as plain tuples (see _driver_cursor)."""
     row = {"article_id": article_id, "minhash": signature.hashvalues,
            "shingles": signature.shingles, "dated_at": dated_at}  # fmt: skip
-    connection = session.connection()
-    connection.execute(_SIGNATURE_INSERT, [row])
-    connection.execute(
-        _BAND_INSERT,
-        [
-            {"article_id": article_id, "band": band, "hash": value}
-            for band, value in enumerate(bands)
-        ],
-    )
+    session.connection().execute(_SIGNATURE_INSERT, [row])
+    rows = [(band, value, article_id) for band, value in enumerate(bands)]
+    cursor = _driver_cursor(session)
+    try:
+        cursor.executemany(_band_sql(_placeholder(session)).insert, rows)
+    finally:
+        cursor.close()
 
 
 _SIGNATURE_INSERT = insert(cast(Table, SignatureRow.__table__))
-_BAND_INSERT = insert(cast(Table, SignatureBand.__table__))
+_SIGNATURES = cast(Table, SignatureRow.__table__)
 _ARTICLES = cast(Table, Article.__table__)
+_CLUSTERS = cast(Table, Cluster.__table__)
 
 
-# One probe of the (band, hash) index per band. Written out once as SQL with bound
-# parameters: an OR of pairs, not a row-value IN, because SQLite only uses the index for
-# the former, and building 84 comparisons as expressions per article costs more than the
-# lookup itself.
-_BAND_LOOKUP = text(
-    "SELECT DISTINCT article_id FROM signature_bands WHERE "
-    + " OR ".join(f"(band = :b{i} AND hash = :h{i})" for i in range(BANDS))
-)
+@dataclass(frozen=True)
+class _BandSql:
+    lookup: str
+    insert: str
+
+
+@cache
+def _band_sql(mark: str) -> _BandSql:
+    """The band index's two statements in the driver's own parameter style.
+
+    The lookup is one probe of the (band, hash, article_id) key per band: an OR of pairs,
+    not a row-value IN, because SQLite only uses the index for the former."""
+    pairs = " OR ".join([f"(band = {mark} AND hash = {mark})"] * BANDS)
+    columns = f"({mark}, {mark}, {mark})"
+    return _BandSql(
+        lookup=f"SELECT DISTINCT article_id FROM signature_bands WHERE {pairs}",
+        insert=f"INSERT INTO signature_bands (band, hash, article_id) VALUES {columns}",
+    )
+
+
+def _placeholder(session: Session) -> str:
+    return "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
+
+
+def _driver_cursor(session: Session) -> Any:
+    """A DB-API cursor on the session's connection, inside its transaction.
+
+    For the band index only: its statements take and return plain integers, so nothing
+    SQLAlchemy does per statement (binding and coercing each value, typing result rows) is
+    needed, and with 42 rows per article that work cost more than the index itself."""
+    return session.connection().connection.cursor()
 
 
 def find_candidates(
     session: Session, bands: Sequence[int], dated_at: datetime, window: timedelta
 ) -> list[Candidate]:
     """Articles sharing at least one LSH band hash, within the time window."""
-    params: dict[str, int] = {}
-    for band, value in enumerate(bands):
-        params[f"b{band}"], params[f"h{band}"] = band, value
-    ids = list(session.scalars(_BAND_LOOKUP, params))
+    cursor = _driver_cursor(session)
+    try:
+        cursor.execute(
+            _band_sql(_placeholder(session)).lookup,
+            [value for pair in enumerate(bands) for value in pair],
+        )
+        ids = [article_id for (article_id,) in cursor.fetchall()]
+    finally:
+        cursor.close()
     if not ids:
         return []
-    rows = session.execute(
-        select(SignatureRow, Article.duplicate_of)
-        .join(Article, Article.id == SignatureRow.article_id)
-        .where(
-            SignatureRow.article_id.in_(ids),
-            SignatureRow.dated_at.between(dated_at - window, dated_at + window),
+    signatures, articles = _SIGNATURES, _ARTICLES
+    rows = session.connection().execute(
+        select(
+            signatures.c.article_id,
+            signatures.c.minhash,
+            signatures.c.shingles,
+            signatures.c.dated_at,
+            articles.c.duplicate_of,
         )
-    ).all()
+        .join_from(signatures, articles, articles.c.id == signatures.c.article_id)
+        .where(
+            signatures.c.article_id.in_(ids),
+            signatures.c.dated_at.between(dated_at - window, dated_at + window),
+        )
+    )
     return [
-        Candidate(row.article_id, Signature(row.minhash, row.shingles), row.dated_at, dup)
-        for row, dup in rows
+        Candidate(article_id, Signature(minhash, shingles), when, duplicate_of)
+        for article_id, minhash, shingles, when, duplicate_of in rows
     ]
 
 
@@ -134,7 +171,11 @@ def link_duplicates(session: Session, original: int, members: Sequence[int]) -> 
             .where(or_(articles.c.id.in_(others), articles.c.duplicate_of.in_(others)))
             .values(duplicate_of=original)
         )
-    connection.execute(update(articles).where(articles.c.id == original).values(duplicate_of=None))
+    connection.execute(  # only if it was a copy: an UPDATE that changes nothing still writes
+        update(articles)
+        .where(articles.c.id == original, articles.c.duplicate_of.is_not(None))
+        .values(duplicate_of=None)
+    )
 
 
 # Candidate clusters per article: the most recently active within the window. Bounds the
@@ -143,29 +184,66 @@ MAX_CLUSTER_CANDIDATES = 200
 
 
 def clusters_near(session: Session, when: datetime, window: timedelta) -> list[Cluster]:
-    return list(
-        session.scalars(
-            select(Cluster)
-            .where(
-                and_(Cluster.last_seen_at >= when - window, Cluster.first_seen_at <= when + window)
-            )
-            .order_by(Cluster.last_seen_at.desc(), Cluster.id.desc())
-            .limit(MAX_CLUSTER_CANDIDATES)
-        )
-    )
+    """Clusters active near ``when``, most recently active first (at most
+    MAX_CLUSTER_CANDIDATES). Label and top terms are left unloaded: choosing a cluster
+    reads only centroids, and parsing the top terms' JSON as well doubled the cost.
+    :func:`cluster_candidates` is the cheaper form for choosing."""
+    return list(session.scalars(_CLUSTERS_NEAR, _near(when, window)))
+
+
+def cluster_candidates(
+    session: Session, when: datetime, window: timedelta
+) -> list[ClusterCandidate]:
+    """The clusters of :func:`clusters_near` as ``best_cluster`` candidates, without ORM
+    objects, each centroid parsed once per process (see _parsed_centroid)."""
+    rows = session.connection().execute(_CANDIDATES_NEAR, _near(when, window))
+    return [ClusterCandidate(cluster_id, _parsed_centroid(raw)) for cluster_id, raw in rows]
+
+
+def _near(when: datetime, window: timedelta) -> dict[str, datetime]:
+    return {"since": when - window, "until": when + window}
+
+
+# Built once: constructing a statement cost as much as running it (parameters are bound).
+_WHERE_NEAR = and_(
+    Cluster.last_seen_at >= bindparam("since"), Cluster.first_seen_at <= bindparam("until")
+)
+_ORDER_NEAR = (Cluster.last_seen_at.desc(), Cluster.id.desc())
+_CLUSTERS_NEAR = (
+    select(Cluster)
+    .where(_WHERE_NEAR)
+    .order_by(*_ORDER_NEAR)
+    .limit(MAX_CLUSTER_CANDIDATES)
+    .options(defer(Cluster.label), defer(Cluster.top_terms))
+)
+_CANDIDATES_NEAR = (
+    select(_CLUSTERS.c.id, sql_cast(_CLUSTERS.c.centroid, Text))
+    .where(_WHERE_NEAR)
+    .order_by(*_ORDER_NEAR)
+    .limit(MAX_CLUSTER_CANDIDATES)
+)
+
+
+@lru_cache(maxsize=1024)  # 5x the candidates of one article; about 10 kB each
+def _parsed_centroid(raw: str) -> Mapping[str, float]:
+    """Keyed by the stored JSON text itself, so a cluster that grew (a new text) is parsed
+    again and nothing can be stale; read-only, as the one copy is shared."""
+    return MappingProxyType(json.loads(raw))
 
 
 def cluster_of(session: Session, article_id: int) -> int | None:
-    return session.scalar(select(Article.cluster_id).where(Article.id == article_id))
+    return session.scalar(_CLUSTER_OF, {"article_id": article_id})
 
 
 def refresh_cluster_counts(session: Session, cluster: Cluster) -> None:
-    counts = session.execute(
-        select(func.count(Article.id), func.count(func.distinct(Article.outlet))).where(
-            Article.cluster_id == cluster.id
-        )
-    ).one()
+    counts = session.execute(_CLUSTER_COUNTS, {"cluster_id": cluster.id}).one()
     cluster.article_count, cluster.outlet_count = int(counts[0]), int(counts[1])
+
+
+_CLUSTER_OF = select(Article.cluster_id).where(Article.id == bindparam("article_id"))
+_CLUSTER_COUNTS = select(func.count(Article.id), func.count(func.distinct(Article.outlet))).where(
+    Article.cluster_id == bindparam("cluster_id")
+)
 
 
 def grow_cluster(

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import random
 import re
 import tomllib
+import zlib
 from pathlib import Path
 
 import pytest
 
-from ingest.dedup import MIN_SHINGLES, band_hashes, compare, make_signature, text_shingles
+from ingest.dedup import (
+    MIN_SHINGLES,
+    NUM_PERM,
+    SCHEME,
+    SEED,
+    band_hashes,
+    compare,
+    make_signature,
+    text_shingles,
+)
+from ingest.query import word_tokens
 
 DATA = Path(__file__).parent / "data" / "dedup"
 ORIGINALS = {
@@ -113,3 +126,57 @@ def test_signatures_are_stable() -> None:
     a, b = make_signature(ORIGINALS["release-en"]), make_signature(ORIGINALS["release-en"])
     assert a == b and a is not None
     assert band_hashes(a) == band_hashes(b) and len(band_hashes(a)) == 42
+
+
+# Signatures and band hashes of the fixtures as earlier releases stored them (sha256
+# prefixes): rows already in a database must keep comparing with, and being found by,
+# what is computed now (a datasketch upgrade or a faster band hash must not change them).
+STORED = {
+    "release-en": (274, "91a11062eebc032266ddb9d10efd5cd4", "1e2e0cffa6e568d8ad29c57efbba1c64"),
+    "release-ru": (168, "b0417ba68322d06ab7afc0fc2dc6f0a7", "71bb4de5711300b22c85f4f46566a1f2"),
+    "conditions-en": (230, "bf1468ff93b336aea04d7bfa858dceed", "750147337e6ffa9c957cb8bdbf38f4f5"),
+    "exile-ru": (155, "16a8453e1c10cd0e65b848d62395889d", "c50985afc646b7f30d602160e5d38e38"),
+}
+
+
+@pytest.mark.parametrize("oid", sorted(STORED))
+def test_signatures_match_those_already_stored(oid: str) -> None:
+    signature = make_signature(ORIGINALS[oid])
+    assert signature is not None
+    digest = hashlib.sha256(signature.hashvalues).hexdigest()[:32]
+    bands = hashlib.sha256(repr(band_hashes(signature)).encode()).hexdigest()[:32]
+    assert (signature.shingles, digest, bands) == STORED[oid]
+
+
+def _mixed_texts() -> list[str]:
+    rng = random.Random(11)
+    words = ["prisoner's", "Лукашенко", "ціханоўская", "PARDON", "Vilnius", "сям'я", "52",
+             "élite", "Ёлка", "o'brien", "release", "санкции", "Belavia", "x"]  # fmt: skip
+    return [" ".join(rng.choices(words, k=rng.randint(30, 400))) for _ in range(20)] + list(
+        ORIGINALS.values()
+    )
+
+
+def test_signatures_are_datasketch_minhashes() -> None:
+    """make_signature is datasketch's affine32 MinHash over the shingles, whatever the
+    reuse of permutations and batching around it."""
+    from datasketch import MinHash
+
+    for text in _mixed_texts():
+        signature = make_signature(text)
+        shingles = text_shingles(text)
+        if signature is None:
+            assert len(shingles) < MIN_SHINGLES
+            continue
+        minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, hashfunc=zlib.crc32)
+        minhash.update_batch(list(shingles))
+        assert signature.values().tolist() == minhash.hashvalues.tolist()
+        assert signature.shingles == len(shingles)
+
+
+def test_shingles_are_joined_folded_words_without_apostrophes() -> None:
+    for text in _mixed_texts():
+        words = [w.replace("'", "") for w in word_tokens(text)]
+        expected = {" ".join(words[i : i + 4]).encode() for i in range(len(words) - 3)}
+        assert text_shingles(text) == expected
+    assert text_shingles("one two three") == set()

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from ingest.flags import TimelineArticle, binomial_tail, compute_flags
-from ingest.phrases import emerging_phrases, extract_phrases
+from ingest.flags import (
+    TimelineArticle,
+    binomial_tail,
+    compute_flags,
+    day_digests,
+    day_start,
+    first_changed_day,
+)
+from ingest.phrases import (
+    day_block,
+    emerging_phrases,
+    extract_phrases,
+    frequent_phrases,
+    recent_blocks,
+)
 from tests import phrase_month
 
 T0 = datetime(2025, 9, 1, 9, 0, tzinfo=UTC)
@@ -161,3 +175,62 @@ def test_emerging_phrases_backfill_equals_live() -> None:
             live.setdefault(draft.key, draft)
     assert set(live) == set(all_at_once) and len(live) == 3
     assert all(live[k] == all_at_once[k] for k in live)
+
+
+# ------------------------------------------------------------------ incremental
+
+
+def test_flags_since_a_day_are_the_full_flags_from_then_on() -> None:
+    """What an incremental refresh relies on: a flag depends only on its day and before."""
+    month = _month()
+    full = compute_flags(month, TYPICAL, TZ)
+    for day in range(31):
+        since = day_start((T0 + timedelta(days=day)).astimezone(TZ).date(), TZ)
+        assert compute_flags(month, TYPICAL, TZ, since) == [
+            d for d in full if d.first_seen_at >= since
+        ]
+
+
+def test_emerging_phrases_since_a_day_need_only_recent_frequent_phrases() -> None:
+    items = phrase_month.month()
+    timeline, uses, totals = _phrase_inputs(items)
+    full = emerging_phrases(timeline, uses, totals, TZ)
+    assert len(full) == 3
+    by_block: dict[int, list[phrase_month.Item]] = {}
+    for item in items:
+        by_block.setdefault(day_block(item.when.astimezone(TZ).date()), []).append(item)
+    for day in range(phrase_month.MONTH_START, phrase_month.DAYS + 1):
+        since = (phrase_month.T0 + timedelta(days=day)).astimezone(TZ).date()
+        blocks = [(b, [_phrases(i) for i in by_block[b]]) for b in sorted(by_block)
+                  if b >= recent_blocks(since)]  # fmt: skip
+        frequent = frequent_phrases(blocks)
+        recent_uses = {p: ids for p, ids in uses.items() if p in frequent}
+        assert emerging_phrases(timeline, recent_uses, totals, TZ, since=since) == [
+            d for d in full if d.key.rsplit(":", 1)[1] >= since.isoformat()
+        ]
+
+
+def test_frequent_phrases_count_two_consecutive_blocks() -> None:
+    assert frequent_phrases([(1, [{"a"}] * 3), (2, [{"a"}] * 2)]) == {"a"}
+    assert frequent_phrases([(1, [{"a"}] * 3), (3, [{"a"}] * 2)]) == set()  # not consecutive
+    assert frequent_phrases([(1, [{"a"}] * 3), (2, []), (3, [{"a"}] * 2)]) == set()
+    assert frequent_phrases([(5, [{"a", "b"}] * 5)]) == {"a", "b"}
+
+
+def test_day_digests_find_the_earliest_changed_day() -> None:
+    month = _month()
+    before = day_digests(month, {}, TZ)
+    assert first_changed_day(before, day_digests(list(reversed(month)), {}, TZ)) is None
+    late = _a(100, 7, "late.example", "western", ("hostage_diplomacy", "own"))
+    day = late.when.astimezone(TZ).date()
+    assert first_changed_day(before, day_digests([*month, late], {}, TZ)) == day
+    assert first_changed_day(before, day_digests(month, {month[20].id: 5}, TZ)) == (
+        month[20].when.astimezone(TZ).date()
+    )  # what else the flags read about an article: e.g. its phrases
+    edited = [*month[:5], replace(month[5], uses=()), *month[6:]]
+    assert first_changed_day(before, day_digests(edited, {}, TZ)) == (
+        month[5].when.astimezone(TZ).date()
+    )
+    assert first_changed_day(before, day_digests(month[1:], {}, TZ)) == (
+        month[0].when.astimezone(TZ).date()
+    )  # deleted

@@ -6,7 +6,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+import pytest
+from alembic import command
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.config import settings_from_mapping
@@ -15,9 +17,9 @@ from ingest.items import StoryMatch
 from ingest.novelty import refresh_flags, rescore
 from ingest.pipeline import ingest_article
 from ingest.stories import story_codebook
-from storage import frames, repo
-from storage.db import unit_of_work
-from storage.models import ArticleFrame, Flag
+from storage import frames, migrate, repo
+from storage.db import make_engine, make_session_factory, unit_of_work
+from storage.models import Article, ArticleFrame, Flag
 from tests.conftest import run_cli, write_config
 
 T0 = datetime(2025, 9, 1, 9, 0, tzinfo=UTC)
@@ -152,3 +154,48 @@ def test_flags_cli_lists_and_reviews(
     hostage = next(r for r in json.loads(usage.out) if r["frame"] == "hostage_diplomacy")
     assert hostage["quoted"] == 3 and hostage["own"] == 1
     assert hostage["adopters"][0]["outlet"] == "herald.example"
+
+
+def test_flags_recompute_cli(
+    store: sessionmaker[Session], database_url: str, tmp_path: Path
+) -> None:
+    _ingest(store, _series())
+    config = write_config(tmp_path / "fw.toml", database_url, [])
+    first = run_cli("--config", str(config), "flags", "recompute")
+    assert first.code == 0, first.err
+    assert first.out.startswith("flags recomputed: ") and " 0 new" not in first.out
+    again = run_cli("--config", str(config), "flags", "recompute")
+    assert again.code == 0 and again.out.strip() == "flags recomputed: 0 new"
+    assert run_cli("flags", "recompute", "--help").code == 0
+
+
+# SQLite's downgrade rebuilds phrase_sets, reflecting the expression index on articles.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+def test_compact_phrases_migration_round_trip(database_url: str) -> None:
+    """0010 folds one row per phrase into one value per (article, story), sorted by code
+    point; the downgrade splits them out again, every row."""
+    engine = make_engine(database_url)
+    migrate.upgrade(engine)
+    _ingest(make_session_factory(engine), _series()[:2])
+    story = "belarus-prisoners"
+    with unit_of_work(make_session_factory(engine)) as session:
+        ids = list(session.scalars(select(Article.id).order_by(Article.id)))
+        before = dict(frames.article_phrases(session, story, ids))
+    assert all(before.values())
+    command.downgrade(migrate.alembic_config(engine), "0009")
+    phrases = ["Ночной конвой", "hostage", "Éclat", "sanctions relief", "ярлык"]
+    with engine.begin() as conn:
+        rows = conn.execute(text("SELECT article_id, story, phrase FROM article_phrases"))
+        assert sorted(rows) == sorted((i, story, p) for i in ids for p in before[i])
+        assert "flag_states" not in conn.dialect.get_table_names(conn)
+        conn.execute(text("DELETE FROM article_phrases WHERE article_id = :a"), {"a": ids[0]})
+        conn.execute(
+            text("INSERT INTO article_phrases (article_id, story, phrase) VALUES (:a, :s, :p)"),
+            [{"a": ids[0], "s": story, "p": p} for p in phrases],
+        )
+    migrate.upgrade(engine)
+    with unit_of_work(make_session_factory(engine)) as session:
+        assert frames.phrase_articles(session, story, "ярлык") == [ids[0]]
+        after = dict(frames.article_phrases(session, story, ids))
+    assert after == {ids[0]: sorted(phrases), ids[1]: before[ids[1]]}
+    engine.dispose()

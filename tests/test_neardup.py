@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import random
 import threading
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+import pytest
+from alembic import command
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from ingest.clusters import ENTITY, JOIN_THRESHOLD, ClusterCandidate, _idf, best_cluster, cosine
+from ingest.clusters import WINDOW as CLUSTER_WINDOW
 from ingest.items import Article as ArticleItem
 from ingest.items import StoryMatch
 from ingest.normalize import content_hash
 from ingest.pipeline import ingest_article
-from storage import repo
-from storage.db import unit_of_work
+from storage import migrate, neardup, repo
+from storage.db import make_engine, make_session_factory, unit_of_work
 from storage.models import Article, Cluster
 
 DATA = Path(__file__).parent / "data" / "dedup"
@@ -179,3 +184,76 @@ def test_same_event_in_two_languages_shares_a_cluster(store: sessionmaker[Sessio
     assert event.label.startswith("Belarus frees 52")  # the earliest report names it
     assert event.first_seen_at == T0 and event.last_seen_at == T0 + timedelta(hours=3)
     assert "52" in " ".join(event.top_terms) or "belavia" in event.top_terms
+
+
+def _bands(engine: Engine) -> list[tuple[int, int, int]]:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT article_id, band, hash FROM signature_bands"))
+        return sorted((a, b, h) for a, b, h in rows)
+
+
+# Reflecting the schema meets SQLite's expression index on articles (not compared here).
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+def test_band_index_migration_keeps_every_row_both_ways(database_url: str) -> None:
+    """0009 re-keys signature_bands on (band, hash, article_id): the stored rows survive the
+    upgrade and the downgrade, and copies are still found against them afterwards."""
+    engine = make_engine(database_url)
+    migrate.upgrade(engine)
+    store = make_session_factory(engine)
+    source = _source(store)
+    with unit_of_work(store) as session:
+        for oid in sorted(ORIGINALS):
+            ingest_article(session, _item(f"http://a/{oid}", ORIGINALS[oid], T0), source, MATCH)
+    stored = _bands(engine)
+    assert len(stored) == 42 * len(ORIGINALS)
+    command.downgrade(migrate.alembic_config(engine), "0008")
+    assert _bands(engine) == stored
+    with engine.connect() as conn:
+        indexes = {i["name"] for i in inspect(conn).get_indexes("signature_bands")}
+    assert "ix_signature_bands_lookup" in indexes
+    migrate.upgrade(engine)
+    assert _bands(engine) == stored
+    with unit_of_work(store) as session:  # an old row is found through the new key
+        copy = _item("http://b/copy", _trimmed(ORIGINALS["exile-ru"]), T0 + timedelta(hours=1))
+        ingest_article(session, copy, source, MATCH)
+    ids = _ids(store)
+    assert _duplicate_of(store)["http://b/copy"] == ids["http://a/exile-ru"]
+    engine.dispose()
+
+
+def test_cluster_candidates_are_the_nearby_clusters(store: sessionmaker[Session]) -> None:
+    source = _source(store)
+    with unit_of_work(store) as session:
+        for hours, oid in enumerate(sorted(ORIGINALS)):
+            when = T0 + timedelta(hours=hours)
+            ingest_article(session, _item(f"http://a/{oid}", ORIGINALS[oid], when), source, MATCH)
+    with unit_of_work(store) as session:
+        for when in (T0, T0 + timedelta(days=2), T0 + timedelta(days=30)):
+            nearby = neardup.clusters_near(session, when, CLUSTER_WINDOW)
+            candidates = neardup.cluster_candidates(session, when, CLUSTER_WINDOW)
+            assert [(c.id, c.centroid) for c in nearby] == [
+                (c.id, dict(c.centroid)) for c in candidates
+            ]
+            assert bool(candidates) == (when < T0 + timedelta(days=3))
+
+
+def _terms(rng: random.Random, vocabulary: list[str]) -> dict[str, float]:
+    return {t: rng.random() for t in rng.sample(vocabulary, rng.randint(0, 40))}
+
+
+def test_best_cluster_scores_exactly_as_cosine() -> None:
+    """best_cluster's shortcut (weighting the article once, skipping unshared terms) must
+    pick the same cluster with the same score as scoring every candidate with cosine."""
+    rng = random.Random(5)
+    vocabulary = [f"w{i}" for i in range(120)] + [f"{ENTITY}e{i}" for i in range(60)]
+    for _ in range(300):
+        terms = _terms(rng, vocabulary)
+        candidates = [
+            ClusterCandidate(cid, _terms(rng, vocabulary)) for cid in range(rng.randint(0, 30))
+        ]
+        expected: tuple[int | None, float] = (None, 0.0)
+        if terms and candidates:
+            idf = _idf(candidates)
+            score, _, best = max((cosine(terms, c.centroid, idf), -c.id, c.id) for c in candidates)
+            expected = (best if score >= JOIN_THRESHOLD else None, score)
+        assert best_cluster(terms, candidates) == expected

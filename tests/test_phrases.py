@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,19 +18,26 @@ from ingest.flags import TimelineArticle
 from ingest.items import Article as ArticleItem
 from ingest.items import StoryMatch
 from ingest.novelty import refresh_flags
-from ingest.phrases import emerging_phrases as compute_emerging
 from ingest.phrases import (
+    PhraseFire,
+    baseline_start,
+    day_block,
     extract_phrases,
+    fire_flags,
+    frequent_phrases,
     log_odds_z,
     own_voice,
+    phrase_fires,
     phrase_sentences,
+    recent_blocks,
     run_phrases,
 )
+from ingest.phrases import emerging_phrases as compute_emerging
 from ingest.pipeline import ingest_article
 from ingest.stories import story_codebook
-from storage import repo
+from storage import frames, repo
 from storage.db import unit_of_work
-from storage.models import Article, ArticlePhrase, Flag
+from storage.models import Article, Flag
 from tests import phrase_month
 from tests.conftest import run_cli, write_config
 
@@ -157,6 +164,51 @@ def test_a_phrase_fires_once_per_baseline_period() -> None:
     assert len(days) == 2 and days[0] < "2025-09-15" < days[1]  # quiet for 90 days between
 
 
+def test_emerging_phrases_since_a_day_equal_the_full_flags_from_then_on() -> None:
+    """An incremental refresh computes emerging phrases from a day on: from the phrases
+    frequent in the blocks of days before it only (``frequent_phrases``), and with the
+    fires before it as stored (``PhraseFire.stored``: quiet periods, longest phrase) from
+    the uses since ``baseline_start`` only. Phrases spread over their window, a longer
+    phrase that silences its parts and a phrase in its quiet period still come out."""
+    rows = [(i, i % 95, f"o{i % 3}", ()) for i in range(1, 400)]
+    # blocks of days begin on days 98, 105 and 112 here; three uses on each of two days
+    spread = [(400, "night bus", (104, 105)), (410, "forced exile", (99, 105)),
+              (420, "exile", (110, 111)), (430, "night bus", (115, 116))]  # fmt: skip
+    rows += [(base + k, days[k // 3], f"o{k % 3}", (phrase,))
+             for base, phrase, days in spread for k in range(6)]  # fmt: skip
+    timeline, uses, totals = _timeline(rows)
+    full = compute_emerging(timeline, uses, totals, TZ)
+    assert {d.key.split(":")[1] for d in full} == {"night bus", "forced exile"}
+    assert len(full) == 2  # night bus is quiet on day 116, exile inside forced exile
+    all_fires = phrase_fires(timeline, uses, totals, TZ)
+    phrases = {i: p for i, _, _, p in rows}
+    day_of = {a.id: a.when.astimezone(TZ).date() for a in timeline}
+    blocks: dict[int, list[tuple[str, ...]]] = {}
+    for a in timeline:
+        blocks.setdefault(day_block(day_of[a.id]), []).append(phrases[a.id])
+    for day in range(90, 120):
+        since = date(2025, 6, 1) + timedelta(days=day)  # as in _timeline
+        expected = [d for d in full if d.key.rsplit(":", 1)[1] >= since.isoformat()]
+
+        def recent(since: date, window_before: bool) -> dict[str, list[int]]:
+            first = recent_blocks(since, window_before)
+            frequent = frequent_phrases((b, blocks[b]) for b in sorted(blocks) if b >= first)
+            return {p: ids for p, ids in uses.items() if p in frequent}
+
+        assert compute_emerging(timeline, recent(since, True), totals, TZ, since=since) == (
+            expected
+        ), day
+        earlier = [PhraseFire.restored(f.stored()) for f in all_fires if f.day < since]
+        last = {f.phrase: f.day for f in earlier}
+        start = baseline_start(since)
+        assert start == since - timedelta(days=96)
+        bounded = {p: [i for i in ids if day_of[i] >= start]
+                   for p, ids in recent(since, False).items()}  # fmt: skip
+        later = phrase_fires(timeline, bounded, totals, TZ, since, last)
+        assert [f.stored() for f in later] == [f.stored() for f in all_fires if f.day >= since]
+        assert fire_flags(timeline, earlier + later, TZ, since=since) == expected, day
+
+
 # ------------------------------------------------------------------------ in the store
 
 
@@ -215,7 +267,7 @@ def _ingest(store: sessionmaker[Session], items: list[phrase_month.Item]) -> Non
     story = _settings("sqlite://").active_stories[0]
     codebooks = {story.name: story_codebook(story)}
     with unit_of_work(store) as session:
-        sources = _sources(session, phrase_month.month() + _copies())
+        sources = _sources(session, phrase_month.month() + _copies() + _framed())
         for item in items:
             ingest_article(session, _item(item), sources[item.outlet], MATCH, codebooks=codebooks)
 
@@ -242,10 +294,8 @@ def test_emerging_phrases_in_the_store_backfill_equals_live(
         copies = session.scalar(
             select(func.count()).select_from(Article).where(Article.duplicate_of.is_not(None))
         )
-        corridor = session.scalar(
-            select(func.count())
-            .select_from(ArticlePhrase)
-            .where(ArticlePhrase.phrase == "border shuttle corridor")
+        corridor = len(
+            frames.phrase_articles(session, "belarus-prisoners", "border shuttle corridor")
         )
         session.execute(Flag.__table__.delete())
     assert copies == 5 and corridor == 8  # stored for every copy, counted once
@@ -271,3 +321,76 @@ def test_emerging_phrases_in_the_store_backfill_equals_live(
     assert len(airlift["evidence"]) == 3
     assert all("prisoner airlift" in e.casefold() and "http://" in e for e in airlift["evidence"])
     assert "ночной конвой" in flags and "шэрая зона" in flags
+
+
+def _stored_flags(store: sessionmaker[Session]) -> dict[str, tuple[object, ...]]:
+    with unit_of_work(store) as session:
+        return {
+            f.key: (f.kind, f.first_seen_at, tuple(f.article_ids), f.score, f.statistic,
+                    tuple(f.evidence), f.status, f.note)
+            for f in session.scalars(select(Flag))
+        }  # fmt: skip
+
+
+def _framed() -> list[phrase_month.Item]:
+    """Articles using frames, for the frame flags: herald quotes "hostages" three times,
+    then says it (source_shift); state media puts "political prisoners" in scare quotes
+    (distancing); six outlets call a release a pardon on one day (surge)."""
+    quoted = 'An exiled activist said: "They are hostages, traded for sanctions relief."'
+    own = "Belarus holds these people as hostages and trades them, group by group."
+    rows = [
+        (72, "herald.example", quoted),
+        (75, "herald.example", quoted),
+        (78, "herald.example", quoted),
+        (84, "herald.example", own),
+        (80, "state.example", "The political prisoners were moved to another colony."),
+        (88, "state.example", 'The so-called "political prisoners" were moved again.'),
+    ]
+    rows += [(100, outlet, f"Minsk granted a pardon to {k + 3} people, the {word} said.")
+             for k, (outlet, word) in enumerate([
+                 ("wire.example", "wire"), ("herald.example", "herald"),
+                 ("daily.example", "daily"), ("state.example", "agency"),
+                 ("mirror.example", "mirror"), ("echo.example", "echo")])]  # fmt: skip
+    groups = {"herald.example": "western", "wire.example": "western", "daily.example": "western",
+              "state.example": "ru_state", "mirror.example": "ru_independent",
+              "echo.example": "ru_independent"}  # fmt: skip
+    return [phrase_month.Item(6000 + k, day, outlet, groups[outlet], "en",
+                              f"Belarus prisoners: report {k}", text)
+            for k, (day, outlet, text) in enumerate(rows)]  # fmt: skip
+
+
+def test_incremental_refresh_equals_full_recompute(
+    store: sessionmaker[Session], database_url: str
+) -> None:
+    """Each refresh recomputes only from the earliest timeline day that changed; with
+    every fifth article arriving three days late, the flags are still those a full
+    recompute gives, and the analyst's reviews stay."""
+    items = sorted(phrase_month.month() + _copies() + _framed(), key=lambda i: (i.when, i.n))
+    settings = _settings(database_url)
+    first = phrase_month.MONTH_START - 20
+    _ingest(store, [i for i in items if i.day < first])
+    refresh_flags(settings, store, NOW)
+    late = {i.n for i in items if i.n % 5 == 0 and i.day >= first}
+    reviewed: dict[str, str] = {}
+    for day in range(first, phrase_month.DAYS + 3):
+        _ingest(store, [i for i in items if i.day >= first and (
+            (i.day == day and i.n not in late) or (i.day == day - 3 and i.n in late))])  # fmt: skip
+        refresh_flags(settings, store, NOW)
+        if day in (86, 112):  # the newest flags: recomputed by the next refreshes
+            with unit_of_work(store) as session:
+                newest = frames.list_flags(session, statuses=["new"], limit=2)
+                for flag, status in zip(newest, ("reviewed", "dismissed"), strict=True):
+                    flag.status, flag.note = status, f"checked on day {day}"
+                    reviewed[flag.key] = status
+    incremental = _stored_flags(store)
+    kinds = {flag[0] for flag in incremental.values()}
+    assert kinds == {"first_seen", "source_shift", "distancing", "surge", "emerging_phrase"}
+    assert len(reviewed) == 4
+    assert all(incremental[key][6] == status for key, status in reviewed.items())
+    assert refresh_flags(settings, store, NOW, full=True) == 0
+    assert _stored_flags(store) == incremental
+    with unit_of_work(store) as session:
+        session.execute(Flag.__table__.delete())
+    refresh_flags(settings, store, NOW)  # deleted: recomputed whole (as new)
+    fresh = _stored_flags(store)
+    assert {k: v[:6] for k, v in fresh.items()} == {k: v[:6] for k, v in incremental.items()}

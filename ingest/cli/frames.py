@@ -112,6 +112,19 @@ def dismiss(ctx: click.Context, flag_id: int, note: str | None) -> None:
     _set_status(ctx, flag_id, "dismissed", note)
 
 
+@flags.command()
+@click.pass_context
+def recompute(ctx: click.Context) -> None:
+    """Recompute every story's flags from its whole timeline (after each poll only the
+    days from the earliest changed one are); reviews and notes are kept."""
+    from ingest.novelty import refresh_flags
+
+    settings = settings_of(ctx)
+    with opened_store(settings) as factory:
+        added = refresh_flags(settings, factory, datetime.now(UTC), full=True)
+    console.print(f"flags recomputed: {added} new", markup=False)
+
+
 @main.group(name="frames", invoke_without_command=True)
 @click.option("--story", default=None, help="Default: the first configured story.")
 @click.option("--format", "fmt", type=click.Choice(["table", *MACHINE_FORMATS]), default="table")
