@@ -11,7 +11,7 @@ import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,6 +57,10 @@ class Harvest:
     page_logs: list[dict[str, object]] = field(default_factory=list)
     error: Exception | None = None
     unchanged: bool = False
+
+    def release(self) -> None:
+        """Applied: let the pages, prepared items and parsed feed go."""
+        self.items, self.prepared, self.carried, self.parsed = [], [], [], None
 
 
 def harvest_feed(
@@ -206,6 +210,13 @@ class SharedPages:
                 self._futures[key] = self._pool.submit(_fetch_page, self._fetcher, url)
             return self._futures[key]
 
+    def forget(self, urls: Iterable[str]) -> None:
+        """Drop pages whose items were applied, so a large poll does not keep every page
+        in memory to its end (a later feed asking for one fetches it again)."""
+        with self._lock:
+            for url in urls:
+                self._futures.pop(canonicalize_url(url), None)
+
 
 def _fetch_page(fetcher: Fetcher, url: str) -> FetchResult | FetchError:
     try:
@@ -294,10 +305,7 @@ class Preparer:
             return self._pool
 
     def _discard(self) -> None:
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        self._stop(wait=False)  # a broken pool: do not wait for it
 
     def end_poll(self) -> None:
         """A poll is done: a one-shot Preparer stops its workers, a kept one keeps them."""
@@ -307,10 +315,13 @@ class Preparer:
             self.close()
 
     def close(self) -> None:
+        self._stop(wait=True)
+
+    def _stop(self, *, wait: bool) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=wait, cancel_futures=True)
 
     def __enter__(self) -> Preparer:
         return self

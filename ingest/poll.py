@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,6 +36,7 @@ MAX_RETRY_AFTER = timedelta(days=7)
 # costs as much as storing an article) and, on SQLite, then steps aside for
 # SQLITE_WRITER_PAUSE_S: a waiting writer's busy handler retries every <=100 ms, so it
 # finds the lock free within a few slices, while the poll loses ~10 % of its wall time.
+HARVESTS_AHEAD_PER_FETCH = 2  # feeds harvested but not yet applied, per fetch thread
 WRITER_SLICE_S = 0.1
 SQLITE_WRITER_PAUSE_S = 0.01
 
@@ -121,9 +123,13 @@ def poll_feeds(
     ):
         pages = SharedPages(page_pool, fetcher)
         pacing = WriterPacing()
+        backlog = Backlog(HARVESTS_AHEAD_PER_FETCH * settings.fetch.concurrency)
         futures = [
             feed_pool.submit(
-                harvest_feed,
+                _harvest_in_turn,
+                backlog,
+                turn,
+                opts.stop,
                 feed,
                 source_ids[feed.name],
                 validators[source_ids[feed.name]],
@@ -134,27 +140,68 @@ def poll_feeds(
                 now,
                 workers,
             )
-            for feed in due
+            for turn, feed in enumerate(due)
         ]
-        for future in futures:
-            stopping = opts.stop is not None and opts.stop.is_set()
-            if stopping or future.cancelled():
-                future.cancel()  # not applied: the feed's state is untouched, polled next time
-                continue
-            harvest = future.result()
-            if opts.stop is not None and opts.stop.is_set():
-                continue  # fetched while shutting down (perhaps cut short): not applied
-            feed_report = _apply(
-                harvest, source_ids[harvest.feed.name], settings, factory, now(), pacing
-            )
-            report.feeds.append(feed_report)
-            if on_feed_done:
-                on_feed_done(feed_report)
+        try:
+            for future in futures:
+                if _stopping(opts) or future.cancelled():
+                    future.cancel()  # not applied: the feed's state is untouched
+                    continue
+                harvest = future.result()
+                backlog.taken()
+                if _stopping(opts):
+                    continue  # fetched while shutting down (perhaps cut short): not applied
+                feed_report = _apply(
+                    harvest, source_ids[harvest.feed.name], settings, factory, now(), pacing
+                )
+                pages.forget(item.url for item in harvest.items)
+                harvest.release()
+                report.feeds.append(feed_report)
+                if on_feed_done:
+                    on_feed_done(feed_report)
+        finally:
+            backlog.open()  # stopped or failed: no harvest waits for its turn
     if report.total("stored") or (opts.refresh_flags and not _stopping(opts)):
         from ingest.novelty import refresh_flags  # the pipeline imports this module's peers
 
         report.new_flags = refresh_flags(settings, factory, now())
     return report
+
+
+class Backlog:
+    """Back-pressure: the harvest of the n-th feed starts only when the writer has taken
+    the harvests before n - ``ahead``, so a large poll keeps a bounded number of pages in
+    memory. By position, not by count of free slots: the harvest the writer waits for
+    can always start, so nothing can deadlock."""
+
+    def __init__(self, ahead: int) -> None:
+        self._ahead = ahead
+        self._taken = 0
+        self._open = False
+        self._changed = threading.Condition()
+
+    def wait_for_turn(self, turn: int) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._open or turn < self._taken + self._ahead)
+
+    def taken(self) -> None:
+        with self._changed:
+            self._taken += 1
+            self._changed.notify_all()
+
+    def open(self) -> None:
+        with self._changed:
+            self._open = True
+            self._changed.notify_all()
+
+
+def _harvest_in_turn(
+    backlog: Backlog, turn: int, stop: threading.Event | None, feed: FeedSettings, *args: Any
+) -> Harvest:
+    backlog.wait_for_turn(turn)
+    if stop is not None and stop.is_set():
+        return Harvest(feed)  # stopping: not fetched, not applied
+    return harvest_feed(feed, *args)
 
 
 @contextmanager
