@@ -6,7 +6,7 @@ pipeline into SQLite and into PostgreSQL (when FRAMEWATCH_BENCH_DATABASE_URL or
 FRAMEWATCH_TEST_DATABASE_URL is set), measures the library floor and a plain sequential
 script on the same pages in the same run, an idle all-304 poll cycle, and collects the
 per-issue benchmarks (dedup, framing, search, crawl). Prints a table; ``--json`` writes
-the whole report. See bench/README-performance.md.
+the whole report. See the README, "Performance".
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ def run(plan: Plan, say: Any = print) -> dict[str, Any]:
                 baselines.run_plain, base_url, plain_feeds, str(work / "plain.db")
             )
         if plan.network_feeds:
-            report["network_bound"] = _network_bound(plan, web, work, say)
+            report["network_bound_runs"] = _network_bound(plan, web, work, say)
     report["issue_benchmarks"] = _issue_benchmarks(plan.issue_benchmarks, say)
     report.update(headline(report))
     return report
@@ -210,8 +210,8 @@ def headline(report: dict[str, Any]) -> dict[str, Any]:
         "stages": main["stages"],
         "stages_total_s": main["cpu_s"],
     }
-    if "network_bound" in report:
-        net = report["network_bound"]
+    if "network_bound_runs" in report:
+        net = report["network_bound_runs"]
         fw_net, plain_net = net["framewatch"], net["plain"]
         result["network_bound"] = {
             "latency_ms": net["latency_ms"],
@@ -231,7 +231,7 @@ def headline(report: dict[str, Any]) -> dict[str, Any]:
         result["postgresql_db_mb_per_1000_articles"] = (
             round(pg["db_bytes"] / 1e6 / pg["articles"] * 1000, 2) if pg["articles"] else None
         )
-    compared = report.get("network_bound", {}).get("framewatch", main)  # the 5x run
+    compared = report.get("network_bound_runs", {}).get("framewatch", main)  # the 5x run
     result["targets"] = _targets(result, main, floor, compared)
     return result
 

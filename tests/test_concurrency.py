@@ -4,7 +4,7 @@ The service writes while the API is hit continuously, `framewatch search` and `f
 digest` run one after another and a one-shot `framewatch poll` runs beside them, all as
 subprocesses of the real CLI on one database. No caller may see an error (no "database is
 locked", no non-zero exit, no 5xx), and the store must hold every published entry once.
-The long run is ``python -m bench.contention --minutes 5`` (bench/README-reliability.md).
+The long run is ``python -m bench.contention --minutes 5`` (the README, "Reliability").
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Ingestion (a forked poll, the service) is killed with SIGKILL at random moments and
 restarted until it completes; the store must then hold every expected article, sighting
 and irrelevant entry exactly once, with nothing half-written and a clean integrity check.
-The long run is ``python -m bench.crash --trials 200`` (see bench/README-reliability.md).
+The long run is ``python -m bench.crash --trials 200`` (see the README, "Reliability").
 """
 
 from __future__ import annotations
