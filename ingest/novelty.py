@@ -24,6 +24,15 @@ from ingest.codebook import (
     user_codebook_text,
 )
 from ingest.config import Settings, StorySettings, load_settings
+from ingest.emerging import (
+    PhraseFire,
+    baseline_start,
+    day_block,
+    fire_flags,
+    frequent_phrases,
+    phrase_fires,
+    recent_blocks,
+)
 from ingest.errors import ConfigError
 from ingest.flags import (
     FlagDraft,
@@ -36,17 +45,7 @@ from ingest.flags import (
 )
 from ingest.framing import EVIDENCE_CHARS, find_mentions, scoring_version
 from ingest.items import Article as ArticleItem
-from ingest.phrases import (
-    PHRASES_VERSION,
-    PhraseFire,
-    baseline_start,
-    day_block,
-    fire_flags,
-    frequent_phrases,
-    phrase_fires,
-    phrase_sentences,
-    recent_blocks,
-)
+from ingest.phrases import PHRASES_VERSION, phrase_sentences
 from ingest.pipeline import frame_article
 from ingest.stories import point_story_at, story_codebook
 from storage import frames, versions

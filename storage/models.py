@@ -371,7 +371,7 @@ class FlagState(Base):
     story: Mapped[str] = mapped_column(String(100), primary_key=True)
     inputs: Mapped[str] = mapped_column(String(64))
     days: Mapped[dict[str, str]] = mapped_column(JSON)  # ISO day -> digest
-    # every day a phrase fired: [phrase, ISO day, uses] (ingest.phrases.PhraseFire)
+    # every day a phrase fired: [phrase, ISO day, uses] (ingest.emerging.PhraseFire)
     fires: Mapped[list[list[Any]]] = mapped_column(JSON)
     flags: Mapped[int] = mapped_column(default=0)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -14,25 +14,22 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.config import settings_from_mapping
+from ingest.emerging import (
+    PhraseFire,
+    baseline_start,
+    day_block,
+    fire_flags,
+    frequent_phrases,
+    log_odds_z,
+    phrase_fires,
+    recent_blocks,
+)
+from ingest.emerging import emerging_phrases as compute_emerging
 from ingest.flags import TimelineArticle
 from ingest.items import Article as ArticleItem
 from ingest.items import StoryMatch
 from ingest.novelty import refresh_flags
-from ingest.phrases import (
-    PhraseFire,
-    baseline_start,
-    day_block,
-    extract_phrases,
-    fire_flags,
-    frequent_phrases,
-    log_odds_z,
-    own_voice,
-    phrase_fires,
-    phrase_sentences,
-    recent_blocks,
-    run_phrases,
-)
-from ingest.phrases import emerging_phrases as compute_emerging
+from ingest.phrases import extract_phrases, own_voice, phrase_sentences, run_phrases
 from ingest.pipeline import ingest_article
 from ingest.stories import story_codebook
 from storage import frames, repo
