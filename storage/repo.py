@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, func, or_, select
+from sqlalchemy import Insert, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ingest import items
-from storage.frames import frames_by_article
 from storage.models import (
     Article,
     FeedState,
@@ -292,29 +291,6 @@ def count(session: Session, model: type[Any], *where: Any) -> int:
     return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
-def articles_for_export(
-    session: Session,
-    story: str | None = None,
-    since: datetime | None = None,
-    batch: int = 500,
-) -> Iterable[Article]:
-    """Stored articles in id order, streamed in batches so exports of any size fit memory."""
-    query = select(Article).order_by(Article.id)
-    if story:
-        query = query.where(
-            Article.id.in_(select(StoryMembership.article_id).where(StoryMembership.story == story))
-        )
-    if since:
-        query = query.where(or_(Article.published_at >= since, Article.fetched_at >= since))
-    last_id = 0
-    while True:
-        rows = list(session.scalars(query.where(Article.id > last_id).limit(batch)))
-        if not rows:
-            return
-        yield from rows
-        last_id = rows[-1].id
-
-
 def stories_by_article(session: Session, article_ids: Sequence[int]) -> dict[int, list[str]]:
     result: dict[int, list[str]] = {}
     rows = session.execute(
@@ -329,132 +305,3 @@ def stories_by_article(session: Session, article_ids: Sequence[int]) -> dict[int
 
 def source_names(session: Session) -> dict[int, str]:
     return dict(session.execute(select(Source.id, Source.name)).all())
-
-
-@dataclass(frozen=True)
-class SourceHealth:
-    name: str
-    kind: str
-    group: str | None
-    url: str
-    active: bool
-    status: str | None
-    last_polled_at: datetime | None
-    last_success_at: datetime | None
-    failing_since: datetime | None
-    consecutive_errors: int
-    error_count: int
-    last_error: str | None
-    next_poll_at: datetime | None
-    articles: int
-    items_seen: int
-    last_warning: str | None
-    copied: int = 0  # articles it carried that another source published first, or near-copies
-
-
-def _copied_by_source(session: Session) -> dict[int, int]:
-    """Per source: carried articles that are copied material: a near-duplicate of an
-    earlier report, or the same text found under another URL (an exact copy). The same page
-    seen again (same URL or GUID, e.g. by a feed and a site crawl) is not a copy."""
-    copy = or_(Article.duplicate_of.is_not(None), Sighting.matched_by == "content_hash")
-    rows = session.execute(
-        select(Sighting.source_id, func.count(func.distinct(Sighting.article_id)))
-        .join(Article, Article.id == Sighting.article_id)
-        .where(copy)
-        .group_by(Sighting.source_id)
-    ).all()
-    return {source_id: int(n) for source_id, n in rows}
-
-
-def source_health(session: Session) -> list[SourceHealth]:
-    """Each source's state and counts, for `framewatch sources`."""
-    carried = dict(
-        session.execute(
-            select(Sighting.source_id, func.count(func.distinct(Sighting.article_id))).group_by(
-                Sighting.source_id
-            )
-        ).all()
-    )
-    copied = _copied_by_source(session)
-    result = []
-    for source in session.scalars(select(Source).order_by(Source.kind, Source.name)):
-        state = source.state
-        last_log = session.scalar(
-            select(FetchLog.error)
-            .where(FetchLog.source_id == source.id, FetchLog.kind == "feed")
-            .order_by(FetchLog.id.desc())
-            .limit(1)
-        )
-        result.append(
-            SourceHealth(
-                name=source.name,
-                kind=source.kind,
-                group=source.outlet_group,
-                url=source.url,
-                active=source.active,
-                status=state.last_status if state else None,
-                last_polled_at=state.last_polled_at if state else None,
-                last_success_at=state.last_success_at if state else None,
-                failing_since=state.failing_since if state else None,
-                consecutive_errors=state.consecutive_errors if state else 0,
-                error_count=state.error_count if state else 0,
-                last_error=state.last_error if state else None,
-                next_poll_at=state.next_poll_at if state else None,
-                articles=carried.get(source.id, 0),
-                items_seen=state.items_seen if state else 0,
-                last_warning=last_log if state and not state.last_error else None,
-                copied=copied.get(source.id, 0),
-            )
-        )
-    return result
-
-
-EXPORT_FIELDS = (
-    "id", "url", "canonical_url", "source", "outlet", "title", "published_at", "fetched_at",
-    "language", "stories", "duplicate_of", "cluster", "frames", "text_chars",
-)  # fmt: skip
-
-
-def export_records(
-    session: Session,
-    story: str | None = None,
-    since: datetime | None = None,
-    with_text: bool = False,
-) -> Iterable[dict[str, Any]]:
-    """Stored articles as DESIGN.md's export records, streamed."""
-    names = source_names(session)
-    batch: list[Article] = []
-    for article in articles_for_export(session, story, since):
-        batch.append(article)
-        if len(batch) >= 500:
-            yield from _records(session, batch, names, with_text)
-            batch = []
-    yield from _records(session, batch, names, with_text)
-
-
-def _records(
-    session: Session, batch: list[Article], names: dict[int, str], with_text: bool
-) -> Iterable[dict[str, Any]]:
-    ids = [a.id for a in batch]
-    stories = stories_by_article(session, ids)
-    frames = frames_by_article(session, ids)
-    for a in batch:
-        record: dict[str, Any] = {
-            "id": a.id,
-            "url": a.url,
-            "canonical_url": a.canonical_url,
-            "source": names.get(a.source_id),
-            "outlet": a.outlet,
-            "title": a.title,
-            "published_at": a.published_at.isoformat() if a.published_at else None,
-            "fetched_at": a.fetched_at.isoformat(),
-            "language": a.language,
-            "stories": stories.get(a.id, []),
-            "duplicate_of": a.duplicate_of,
-            "cluster": a.cluster_id,
-            "frames": frames.get(a.id, []),
-            "text_chars": len(a.text),
-        }
-        if with_text:
-            record["text"] = a.text
-        yield record

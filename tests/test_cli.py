@@ -14,7 +14,7 @@ import pytest
 
 from ingest.cli import main
 from ingest.webfixture import FixtureServer
-from storage.repo import EXPORT_FIELDS
+from storage.export import EXPORT_FIELDS
 from tests.conftest import run_cli, write_config
 
 README = Path(__file__).parent.parent / "README.md"

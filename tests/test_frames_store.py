@@ -19,6 +19,7 @@ from ingest.pipeline import ingest_article
 from ingest.stories import story_codebook
 from storage import frames, migrate, repo
 from storage.db import make_engine, make_session_factory, unit_of_work
+from storage.export import export_records
 from storage.models import Article, ArticleFrame, Flag
 from tests.conftest import run_cli, write_config
 
@@ -68,7 +69,7 @@ def test_frames_are_stored_with_voice_and_exported(store: sessionmaker[Session])
     _ingest(store, _series())
     with unit_of_work(store) as session:
         rows = session.execute(select(ArticleFrame.frame, ArticleFrame.voice)).all()
-        records = {r["url"]: r for r in repo.export_records(session)}
+        records = {r["url"]: r for r in export_records(session)}
     assert ("hostage_diplomacy", "quoted") in rows and ("hostage_diplomacy", "own") in rows
     own = records["http://herald.example/9"]["frames"]
     assert {"story": "belarus-prisoners", "frame": "hostage_diplomacy", "voice": "own",

@@ -21,6 +21,7 @@ from ingest.normalize import content_hash
 from ingest.pipeline import ingest_article
 from storage import migrate, neardup, repo
 from storage.db import make_engine, make_session_factory, unit_of_work
+from storage.export import export_records
 from storage.models import Article, Cluster
 
 DATA = Path(__file__).parent / "data" / "dedup"
@@ -88,7 +89,7 @@ def test_copies_point_at_the_earliest_published(store: sessionmaker[Session]) ->
         "http://b/copy": ids["http://c/early"],
     }
     with unit_of_work(store) as session:
-        records = {r["url"]: r for r in repo.export_records(session)}
+        records = {r["url"]: r for r in export_records(session)}
     assert records["http://b/copy"]["duplicate_of"] == ids["http://c/early"]
     clusters = {r["cluster"] for r in records.values()}
     assert len(clusters) == 1 and None not in clusters  # copies share their original's cluster

@@ -14,6 +14,7 @@ from ingest.poll import poll_feeds
 from ingest.webfixture import FixtureServer
 from storage import repo
 from storage.db import unit_of_work
+from storage.health import source_health
 from storage.models import Article, FeedState, SeenEntry, Sighting, Source
 from tests.conftest import write_config
 
@@ -155,7 +156,7 @@ def test_broken_feeds_are_recorded_and_others_go_on(
     skipped = {f.name for f in retry.feeds if f.status == "skipped"}
     assert skipped == {name for name, *_ in BROKEN}
     with unit_of_work(store) as session:
-        health = {h.name: h for h in repo.source_health(session)}
+        health = {h.name: h for h in source_health(session)}
     limited = health["rate-limited"]
     assert limited.failing_since is not None and limited.consecutive_errors == 1
     assert limited.next_poll_at is not None and limited.next_poll_at >= now + timedelta(
@@ -180,7 +181,7 @@ def test_forced_poll_and_recovery(
         recovered = poll_feeds(settings, store, fetcher, force=True).feeds[0]
     assert recovered.status == "ok"
     with unit_of_work(store) as session:
-        [health] = repo.source_health(session)
+        [health] = source_health(session)
     assert (
         health.failing_since is None and health.consecutive_errors == 0 and health.error_count == 2
     )

@@ -20,8 +20,8 @@ from ingest.config import Settings, load_settings
 from ingest.fetch import Fetcher
 from ingest.poll import MAX_BACKOFF, PollOptions, PollReport, poll_feeds
 from ingest.webfixture import FixtureServer
-from storage import repo
 from storage.db import unit_of_work
+from storage.health import SourceHealth, source_health
 from tests.conftest import DATA, write_config
 
 FEED_PATH = "/recovering.xml"
@@ -86,9 +86,9 @@ def _poll(
     return poll_feeds(settings, store, fetcher, now=clock, options=DUE_ONLY)
 
 
-def _health(store: sessionmaker[Session]) -> repo.SourceHealth:
+def _health(store: sessionmaker[Session]) -> SourceHealth:
     with unit_of_work(store) as session:
-        [health] = repo.source_health(session)
+        [health] = source_health(session)
     return health
 
 

@@ -14,6 +14,7 @@ from ingest.items import StoryMatch
 from ingest.pipeline import store_article
 from storage import migrate, repo, search_schema
 from storage.db import make_engine, unit_of_work
+from storage.export import EXPORT_FIELDS, export_records
 from storage.models import Article, Base, Sighting, Source, StoryMembership
 
 NOW = datetime(2025, 9, 11, 12, 0, tzinfo=UTC)
@@ -139,8 +140,8 @@ def test_export_records_have_design_fields(store: sessionmaker[Session]) -> None
             session, _article("http://a/1"), ids["a"], [StoryMatch("belarus-prisoners", ())]
         )
     with unit_of_work(store) as session:
-        [record] = list(repo.export_records(session, with_text=True))
-    assert tuple(k for k in record if k != "text") == repo.EXPORT_FIELDS
+        [record] = list(export_records(session, with_text=True))
+    assert tuple(k for k in record if k != "text") == EXPORT_FIELDS
     assert record["stories"] == ["belarus-prisoners"] and record["source"] == "a"
     assert record["published_at"] == "2025-09-11T12:00:00+00:00"
     assert record["frames"] == [] and record["cluster"] is None and record["duplicate_of"] is None

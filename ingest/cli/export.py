@@ -10,8 +10,8 @@ import click
 from ingest.cli import err_console, main, opened_store, settings_of
 from ingest.errors import ConfigError
 from ingest.output import MACHINE_FORMATS, write_records
-from storage import repo
 from storage.db import unit_of_work
+from storage.export import EXPORT_FIELDS, export_records
 
 
 @main.command()
@@ -46,10 +46,10 @@ def export(
     if story and story not in {s.name for s in settings.active_stories}:
         known = ", ".join(s.name for s in settings.active_stories)
         raise ConfigError(f"unknown story {story!r} (stories: {known})")
-    fields = repo.EXPORT_FIELDS + (("text",) if with_text else ())
+    fields = EXPORT_FIELDS + (("text",) if with_text else ())
     since_utc = since.replace(tzinfo=UTC) if since else None
     with opened_store(settings) as factory, unit_of_work(factory) as session:
-        records = repo.export_records(session, story, since_utc, with_text)
+        records = export_records(session, story, since_utc, with_text)
         if out:
             with open(out, "w", encoding="utf-8", newline="") as handle:
                 count = write_records(records, fmt, handle, fields)

@@ -13,8 +13,9 @@ from ingest.cli import console, err_console, iso, main, make_fetcher, opened_sto
 from ingest.config import Settings
 from ingest.errors import ConfigError
 from ingest.output import MACHINE_FORMATS, write_records
-from storage import crawls, repo
+from storage import crawls
 from storage.db import unit_of_work
+from storage.health import SourceHealth, source_health
 
 
 @main.command()
@@ -107,7 +108,7 @@ def sources(ctx: click.Context, fmt: str) -> None:
     """Each source's health: last success, errors (since when), items carried, last crawl."""
     settings = settings_of(ctx)
     with opened_store(settings) as factory, unit_of_work(factory) as session:
-        health = repo.source_health(session)
+        health = source_health(session)
         last_crawls = crawls.last_crawls(session)
     if fmt != "table":
         write_records(_source_records(health, last_crawls), fmt, sys.stdout)
@@ -148,7 +149,7 @@ def sources(ctx: click.Context, fmt: str) -> None:
 
 
 def _source_records(
-    health: list[repo.SourceHealth], last_crawls: dict[str, crawls.CrawlSummary]
+    health: list[SourceHealth], last_crawls: dict[str, crawls.CrawlSummary]
 ) -> list[dict[str, Any]]:
     rows = []
     for h in health:
@@ -160,7 +161,7 @@ def _source_records(
     return rows
 
 
-def _state_label(h: repo.SourceHealth) -> str:
+def _state_label(h: SourceHealth) -> str:
     if not h.active:
         return "removed from config"
     if h.failing_since:
@@ -170,7 +171,7 @@ def _state_label(h: repo.SourceHealth) -> str:
     return f"ok ({h.status})"
 
 
-def _crawl_state(h: repo.SourceHealth, run: crawls.CrawlSummary | None) -> str:
+def _crawl_state(h: SourceHealth, run: crawls.CrawlSummary | None) -> str:
     if not h.active:
         return "removed from config"
     if run is None:
