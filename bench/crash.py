@@ -246,7 +246,7 @@ def engine_for(url: str) -> Iterator[Engine]:
 # -- the ingesting child ----------------------------------------------------------------
 
 
-def warm_up(web: NewsWeb) -> None:
+def warm_up() -> None:
     """Load the pipeline's models (language identifier, MinHash, codebook) once in this
     process, so forked children spend their lives ingesting rather than loading them (the
     `cli` mode keeps the cold start). No database is opened here."""
@@ -739,7 +739,7 @@ def run(
         folder = Path(tmp)
         web.write(folder / "web")
         with served(folder / "web") as base_url:
-            warm_up(web)
+            warm_up()
             env = BenchEnv(base_url, folder, database_url, {}, max_kills)
             reference = calibrate(web, env, modes[0])
             if "cli" in modes:

@@ -84,7 +84,7 @@ def prepare_item(
     has_body = bool(extracted and extracted.text)
     if stories is None:
         return Prepared(article, has_body)
-    matches = tuple(match_article(stories, article.title, f"{article.summary}\n{article.text}"))
+    matches = story_matches(stories, article)
     if not matches:
         return Prepared(article, has_body, matches)
     matched = {m.story for m in matches}
@@ -101,6 +101,11 @@ def prepare_item(
         event_terms(article.title, article.text or article.summary),
         readings,
     )
+
+
+def story_matches(stories: Sequence[StorySettings], article: Article) -> tuple[StoryMatch, ...]:
+    """The stories the article belongs to (headline, summary and text)."""
+    return tuple(match_article(stories, article.title, f"{article.summary}\n{article.text}"))
 
 
 def read_article(article: Article, codebook: Codebook) -> Reading:
@@ -140,7 +145,7 @@ def ingest_item(
         return IngestOutcome(NO_BODY)
     matches = ready.matches
     if matches is None:
-        matches = tuple(match_article(stories, article.title, f"{article.summary}\n{article.text}"))
+        matches = story_matches(stories, article)
     if not matches:
         repo.remember_seen(
             session, article.canonical_url, source_id, article.guid, "no story", raw.fetched_at

@@ -26,7 +26,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, Text, and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from ingest.clusters import ClusterCandidate, EventTerms, merge_centroid, top_terms
 from ingest.dedup import BANDS, Signature
@@ -183,19 +183,12 @@ def link_duplicates(session: Session, original: int, members: Sequence[int]) -> 
 MAX_CLUSTER_CANDIDATES = 200
 
 
-def clusters_near(session: Session, when: datetime, window: timedelta) -> list[Cluster]:
-    """Clusters active near ``when``, most recently active first (at most
-    MAX_CLUSTER_CANDIDATES). Label and top terms are left unloaded: choosing a cluster
-    reads only centroids, and parsing the top terms' JSON as well doubled the cost.
-    :func:`cluster_candidates` is the cheaper form for choosing."""
-    return list(session.scalars(_CLUSTERS_NEAR, _near(when, window)))
-
-
 def cluster_candidates(
     session: Session, when: datetime, window: timedelta
 ) -> list[ClusterCandidate]:
-    """The clusters of :func:`clusters_near` as ``best_cluster`` candidates, without ORM
-    objects, each centroid parsed once per process (see _parsed_centroid)."""
+    """Clusters active near ``when`` (within ``window``), most recently active first, at
+    most MAX_CLUSTER_CANDIDATES, as ``best_cluster`` candidates: ids and centroids only,
+    no ORM objects, each centroid parsed once per process (see _parsed_centroid)."""
     rows = session.connection().execute(_CANDIDATES_NEAR, _near(when, window))
     return [ClusterCandidate(cluster_id, _parsed_centroid(raw)) for cluster_id, raw in rows]
 
@@ -208,18 +201,10 @@ def _near(when: datetime, window: timedelta) -> dict[str, datetime]:
 _WHERE_NEAR = and_(
     Cluster.last_seen_at >= bindparam("since"), Cluster.first_seen_at <= bindparam("until")
 )
-_ORDER_NEAR = (Cluster.last_seen_at.desc(), Cluster.id.desc())
-_CLUSTERS_NEAR = (
-    select(Cluster)
-    .where(_WHERE_NEAR)
-    .order_by(*_ORDER_NEAR)
-    .limit(MAX_CLUSTER_CANDIDATES)
-    .options(defer(Cluster.label), defer(Cluster.top_terms))
-)
 _CANDIDATES_NEAR = (
     select(_CLUSTERS.c.id, sql_cast(_CLUSTERS.c.centroid, Text))
     .where(_WHERE_NEAR)
-    .order_by(*_ORDER_NEAR)
+    .order_by(Cluster.last_seen_at.desc(), Cluster.id.desc())
     .limit(MAX_CLUSTER_CANDIDATES)
 )
 

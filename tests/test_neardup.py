@@ -229,8 +229,16 @@ def test_cluster_candidates_are_the_nearby_clusters(store: sessionmaker[Session]
             when = T0 + timedelta(hours=hours)
             ingest_article(session, _item(f"http://a/{oid}", ORIGINALS[oid], when), source, MATCH)
     with unit_of_work(store) as session:
+        clusters = list(session.scalars(select(Cluster)))
         for when in (T0, T0 + timedelta(days=2), T0 + timedelta(days=30)):
-            nearby = neardup.clusters_near(session, when, CLUSTER_WINDOW)
+            # the clusters whose active span meets [when - window, when + window], most
+            # recently active first
+            nearby = sorted(
+                (c for c in clusters
+                 if c.last_seen_at >= when - CLUSTER_WINDOW
+                 and c.first_seen_at <= when + CLUSTER_WINDOW),
+                key=lambda c: (c.last_seen_at, c.id), reverse=True,
+            )  # fmt: skip
             candidates = neardup.cluster_candidates(session, when, CLUSTER_WINDOW)
             assert [(c.id, c.centroid) for c in nearby] == [
                 (c.id, dict(c.centroid)) for c in candidates
