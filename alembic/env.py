@@ -19,7 +19,7 @@ def _engine() -> Engine:
     if engine is not None:
         return engine
     # Command-line alembic: use the same lookup as framewatch itself.
-    from ingest.config import load_settings
+    from ingest.config.settings import load_settings
 
     return make_engine(load_settings().database.url)
 

@@ -49,7 +49,7 @@ from typing import Any
 
 from bench import crash
 from bench.service import served_in_process
-from ingest.webfixture import FixtureServer
+from ingest.demo.webfixture import FixtureServer
 
 ERROR_MARKERS = ("database is locked", "traceback", "deadlock", "error")
 API_PATHS = (

@@ -56,7 +56,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from bench.service import served_in_process
-from ingest.webfixture import FixtureServer
+from ingest.demo.webfixture import FixtureServer
 
 # -- the generated news web -------------------------------------------------------------
 
@@ -250,7 +250,7 @@ def warm_up() -> None:
     """Load the pipeline's models (language identifier, MinHash, codebook) once in this
     process, so forked children spend their lives ingesting rather than loading them (the
     `cli` mode keeps the cold start). No database is opened here."""
-    import ingest.warmup  # noqa: F401  (importing it warms up)
+    import ingest.pipeline.warmup  # noqa: F401  (importing it warms up)
 
 
 def _quiet() -> None:
@@ -262,8 +262,8 @@ def _quiet() -> None:
 
 def _poll_child(config: str) -> None:
     from ingest.cli import make_fetcher
-    from ingest.config import load_settings
-    from ingest.poll import poll_feeds
+    from ingest.config.settings import load_settings
+    from ingest.sources.poll import poll_feeds
     from storage import migrate
     from storage.db import make_engine, make_session_factory
 
@@ -278,8 +278,8 @@ def _poll_child(config: str) -> None:
 
 
 def _service_child(config: str, metrics_port: int) -> None:
-    from ingest.config import load_settings
-    from ingest.service import Service, ServiceOptions
+    from ingest.config.settings import load_settings
+    from ingest.service.runner import Service, ServiceOptions
     from storage.db import make_engine
 
     _quiet()
@@ -434,7 +434,7 @@ def _articles_and_sightings(session: Session, web: NewsWeb, result: StoreCheck) 
 
 def _derived_state(session: Session, web: NewsWeb, result: StoreCheck) -> None:
     """Nothing half-written: everything the pipeline writes with an article is there."""
-    from ingest.dedup import BANDS
+    from ingest.pipeline.dedup import BANDS
     from storage.models import (
         Article,
         Cluster,
@@ -483,9 +483,9 @@ def _stale_flags(session: Session) -> tuple[int, int] | None:
     """What recomputing the flags now would change (None: nothing; they are current)."""
     from zoneinfo import ZoneInfo
 
-    from ingest.config import settings_from_mapping
-    from ingest.flags import compute_flags
-    from ingest.stories import BUILTIN_STORIES, story_codebook
+    from ingest.config.settings import settings_from_mapping
+    from ingest.config.stories import BUILTIN_STORIES, story_codebook
+    from ingest.flags.rules import compute_flags
     from storage import frames
 
     settings = settings_from_mapping({})

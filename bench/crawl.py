@@ -8,7 +8,7 @@ About 1,000 generated article pages (10 kB of HTML each: navigation, teasers and
 own process, both at the same concurrency with AutoThrottle off and robots.txt obeyed:
 
 * **bare Scrapy**: a trivial sitemap spider whose callback does nothing (download only);
-* **framewatch**: the real path, ``ingest.crawl.crawl_site`` — the news spider, known-link
+* **framewatch**: the real path, ``ingest.sources.crawl.crawl_site`` — the news spider, known-link
   lookups, extraction (JSON-LD + trafilatura), normalisation, relevance, exact dedup and
   storage into a fresh SQLite file.
 
@@ -157,8 +157,8 @@ def bare_rate(sitemap_url: str, concurrency: int, workdir: Path) -> dict[str, An
 
 
 def framewatch_rate(base: str, pages: int, concurrency: int, workdir: Path) -> dict[str, Any]:
-    from ingest.config import settings_from_mapping
-    from ingest.crawl import crawl_sites
+    from ingest.config.settings import settings_from_mapping
+    from ingest.sources.crawl import crawl_sites
     from storage import migrate
     from storage.db import make_engine, make_session_factory
 
@@ -193,7 +193,7 @@ def framewatch_rate(base: str, pages: int, concurrency: int, workdir: Path) -> d
 
 
 def extraction_rate(files: list[Path], limit: int = 300) -> float:
-    from ingest.extract import extract_article
+    from ingest.pipeline.extract import extract_article
 
     sample = [f.read_bytes() for f in files[:limit]]
     extract_article(sample[0], "http://127.0.0.1/warm-up")
@@ -204,7 +204,7 @@ def extraction_rate(files: list[Path], limit: int = 300) -> float:
 
 
 def run(pages: int, concurrency: int) -> dict[str, Any]:
-    from ingest.webfixture import FixtureServer
+    from ingest.demo.webfixture import FixtureServer
 
     with tempfile.TemporaryDirectory(prefix="framewatch-bench-") as tmp:
         work = Path(tmp)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from ingest.dedup import band_hashes, compare, make_signature
+from ingest.pipeline.dedup import band_hashes, compare, make_signature
 from storage import migrate, neardup
 from storage.db import make_engine, make_session_factory
 from storage.models import Article, Source

@@ -30,23 +30,23 @@ from sqlalchemy import text
 # (stage, module, attribute): the functions timed. Nested stages count exclusively, e.g.
 # language detection inside extraction counts as "language" only.
 STAGES: list[tuple[str, str, str]] = [
-    ("fetch", "ingest.fetch", "Fetcher.fetch"),
-    ("parse", "ingest.harvest", "parse_feed"),
-    ("extract", "ingest.pipeline", "extract_article"),
-    ("language", "ingest.extract", "detect_language"),
-    ("language", "ingest.normalize", "detect_language"),
-    ("normalize", "ingest.pipeline", "normalize_item"),
-    ("relevance", "ingest.pipeline", "match_article"),
-    ("store", "ingest.pipeline", "store_article"),
-    ("store", "ingest.pipeline", "record_sighting"),
-    ("store", "ingest.poll", "record_sighting"),
-    ("dedup", "ingest.pipeline", "mark_near_duplicates"),
-    ("dedup", "ingest.pipeline", "make_signature"),
-    ("cluster", "ingest.pipeline", "assign_cluster"),
-    ("cluster", "ingest.pipeline", "event_terms"),
-    ("framing", "ingest.pipeline", "frame_article"),
-    ("framing", "ingest.pipeline", "read_article"),
-    ("flags", "ingest.novelty", "refresh_flags"),
+    ("fetch", "ingest.fetch.client", "Fetcher.fetch"),
+    ("parse", "ingest.sources.harvest", "parse_feed"),
+    ("extract", "ingest.pipeline.run", "extract_article"),
+    ("language", "ingest.pipeline.extract", "detect_language"),
+    ("language", "ingest.pipeline.normalize", "detect_language"),
+    ("normalize", "ingest.pipeline.run", "normalize_item"),
+    ("relevance", "ingest.pipeline.run", "match_article"),
+    ("store", "ingest.pipeline.run", "store_article"),
+    ("store", "ingest.pipeline.run", "record_sighting"),
+    ("store", "ingest.sources.poll", "record_sighting"),
+    ("dedup", "ingest.pipeline.run", "mark_near_duplicates"),
+    ("dedup", "ingest.pipeline.run", "make_signature"),
+    ("cluster", "ingest.pipeline.run", "assign_cluster"),
+    ("cluster", "ingest.pipeline.run", "event_terms"),
+    ("framing", "ingest.pipeline.run", "frame_article"),
+    ("framing", "ingest.pipeline.run", "read_article"),
+    ("flags", "ingest.flags.refresh", "refresh_flags"),
 ]
 # "workers": CPU of the worker processes outside the stages they ran (hand-off, pickling)
 STAGE_ORDER = ("fetch", "parse", "extract", "language", "normalize", "relevance", "dedup",
@@ -120,7 +120,7 @@ def timed_prepare(raw: Any, stories: Any = None, codebook_dir: Any = None) -> An
     adds up afterwards (workers are forked by the fork server, not by the measured
     process, so ``getrusage(RUSAGE_CHILDREN)`` there never sees them)."""
     global _worker_clock, _worker_patch
-    from ingest import pipeline
+    from ingest.pipeline import run as pipeline
 
     if _worker_clock is None:
         _worker_clock = StageClock()
@@ -169,7 +169,7 @@ def _cpu(who: int) -> float:
 
 
 def _settings(db_url: str, base_url: str, feeds: list[str], concurrency: int) -> Any:
-    from ingest.config import settings_from_mapping
+    from ingest.config.settings import settings_from_mapping
 
     return settings_from_mapping({
         "database": {"url": db_url},
@@ -192,9 +192,9 @@ def run_framewatch(
     """One full poll (everything new) then ``idle_cycles`` polls where every feed is 304.
     ``workers``: processes for the pipeline's pure first step (default: framewatch's own
     choice, one per core; 1 runs it in the writing thread)."""
-    from ingest import harvest
-    from ingest.fetch import Fetcher
-    from ingest.poll import PollOptions, poll_feeds
+    from ingest.fetch.client import Fetcher
+    from ingest.sources import harvest
+    from ingest.sources.poll import PollOptions, poll_feeds
     from storage import migrate
     from storage.db import make_engine, make_session_factory
 
@@ -263,13 +263,13 @@ def run_framewatch(
 
 
 def _warm_up() -> None:
-    """What a long-running service does once (``ingest.warmup``: imports, the language
+    """What a long-running service does once (``ingest.pipeline.warmup``: imports, the language
     model, the codebook's compiled patterns; the worker processes' fork server, which
     preloads the same); the floor gets the same: one extraction before its clock."""
     from multiprocessing import forkserver
 
-    import ingest.warmup  # noqa: F401  (importing it warms up)
-    from ingest.harvest import worker_context
+    import ingest.pipeline.warmup  # noqa: F401  (importing it warms up)
+    from ingest.sources.harvest import worker_context
 
     worker_context()  # sets what the fork server preloads
     forkserver.ensure_running()

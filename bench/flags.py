@@ -9,10 +9,10 @@ and Belarusian, each a headline and three sentences of content words drawn with
 Zipf-like frequencies and function words between them, with 0-3 frames in some voice
 (more on "event" days), and every two weeks a new phrase that several outlets pick up
 (what ``emerging_phrase`` should find). Phrases are extracted with the real
-``ingest.phrases.extract_phrases``; rows are bulk-inserted (the pipeline's own
+``ingest.framing.phrases.extract_phrases``; rows are bulk-inserted (the pipeline's own
 throughput is measured by bench/framing.py and bench/dedup.py).
 
-Then it times ``ingest.novelty.refresh_flags``: the first refresh (no state yet: every
+Then it times ``ingest.flags.refresh.refresh_flags``: the first refresh (no state yet: every
 flag computed), one with nothing changed, one after a new day of articles (what the
 service does after a poll), one after backfilling a day 30 days back, and a full
 recompute (``framewatch flags recompute``), each in wall and CPU time, and the size of
@@ -39,11 +39,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.config import Settings, settings_from_mapping
-from ingest.flags import compute_flags
-from ingest.novelty import _phrase_flags, refresh_flags
-from ingest.phrases import PHRASES_VERSION, extract_phrases
-from ingest.stories import story_codebook
+from ingest.config.settings import Settings, settings_from_mapping
+from ingest.config.stories import story_codebook
+from ingest.flags.refresh import _phrase_flags, refresh_flags
+from ingest.flags.rules import compute_flags
+from ingest.framing.phrases import PHRASES_VERSION, extract_phrases
 from storage import frames, migrate
 from storage.db import make_engine, make_session_factory, private_schema, unit_of_work
 from storage.models import (

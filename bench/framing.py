@@ -20,8 +20,8 @@ import time
 import tomllib
 from pathlib import Path
 
-from ingest.codebook import load_codebook
-from ingest.framing import compile_codebook, detect_frames
+from ingest.framing.codebook import load_codebook
+from ingest.framing.detect import compile_codebook, detect_frames
 
 FIXTURES = Path(__file__).parents[1] / "tests" / "data" / "framing"
 FILLER = {

@@ -26,9 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest import feeds
-from ingest.errors import ParseError
-from ingest.feeds import ParsedFeed, parse_feed
+from ingest.model.errors import ParseError
+from ingest.sources import feeds
+from ingest.sources.feeds import ParsedFeed, parse_feed
 
 ROOT = Path(__file__).resolve().parents[1]
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf"}

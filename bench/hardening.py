@@ -29,13 +29,13 @@ from urllib.parse import quote
 from sqlalchemy import func, select
 
 from bench import fuzz_feeds, hostile
-from ingest.config import Settings, load_settings
-from ingest.errors import FetchError, ParseError
-from ingest.feeds import parse_feed
-from ingest.fetch import Fetcher
-from ingest.netguard import IPAddress
-from ingest.poll import poll_feeds
-from ingest.webfixture import FixtureServer
+from ingest.config.settings import Settings, load_settings
+from ingest.demo.webfixture import FixtureServer
+from ingest.fetch.client import Fetcher
+from ingest.fetch.netguard import IPAddress
+from ingest.model.errors import FetchError, ParseError
+from ingest.sources.feeds import parse_feed
+from ingest.sources.poll import poll_feeds
 from storage import migrate
 from storage.db import make_engine, make_session_factory
 from storage.models import FetchLog

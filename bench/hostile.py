@@ -5,7 +5,7 @@
 - a socket spy that records every connection the fetcher tries to open and lets only
   loopback ones through, so even a broken guard could never send a packet elsewhere;
 - compression bombs and XML entity attacks built in milliseconds, and the misbehaving
-  server routes (:data:`ROUTES`) that serve them to :class:`ingest.webfixture.FixtureServer`;
+  server routes (:data:`ROUTES`) that serve them to :class:`ingest.demo.webfixture.FixtureServer`;
 - a fetch probe that runs one fetch in a fresh interpreter and reports its peak memory.
 """
 
@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import brotli
 
-from ingest import netguard
+from ingest.fetch import netguard
 
 # Spellings that reach this machine's loopback if nothing refuses them: with the guard off,
 # each of these would connect to the canary ({port} is the canary's port).
@@ -321,8 +321,8 @@ def peak_rss_kb() -> int:
 
 
 def _probe_main(url: str, max_bytes: int, timeout_s: float) -> None:
-    from ingest.errors import FetchError
-    from ingest.fetch import Fetcher
+    from ingest.fetch.client import Fetcher
+    from ingest.model.errors import FetchError
 
     with Fetcher("probe", timeout_s, max_bytes, allow_private_addresses=True) as fetcher:
         baseline = peak_rss_kb()

@@ -41,7 +41,7 @@ import numpy as np
 from sqlalchemy import Engine, insert, text
 from sqlalchemy.engine import make_url
 
-from ingest.query import parse_query
+from ingest.model.query import parse_query
 from storage import migrate, search_schema
 from storage.db import make_engine, make_session_factory, unit_of_work
 from storage.filters import SearchFilters

@@ -20,10 +20,10 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from ingest.config import settings_from_mapping
-from ingest.fetch import Fetcher
-from ingest.poll import PollOptions, poll_feeds
-from ingest.webfixture import FixtureServer
+from ingest.config.settings import settings_from_mapping
+from ingest.demo.webfixture import FixtureServer
+from ingest.fetch.client import Fetcher
+from ingest.sources.poll import PollOptions, poll_feeds
 from storage import migrate
 from storage.db import make_engine, make_session_factory
 

@@ -27,7 +27,7 @@ from xml.sax.saxutils import escape
 
 from bench.dedup import _near_copy
 from bench.service import served_in_process
-from ingest.webfixture import FixtureServer
+from ingest.demo.webfixture import FixtureServer
 
 LANGUAGES = ("en", "ru", "be", "pl", "uk")
 OFF_STORY_SHARE = 0.15

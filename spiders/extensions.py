@@ -1,6 +1,6 @@
 """The crawl's report to its parent: stats written as JSON, every few seconds and at the end.
 
-The parent process (:mod:`ingest.crawl`) records the last report in ``crawl_runs``; a crawl
+The parent process (:mod:`ingest.sources.crawl`) records the last report in ``crawl_runs``; a crawl
 that is killed still leaves the report it wrote last.
 """
 

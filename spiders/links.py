@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ingest.urls import canonicalize_url
+from ingest.pipeline.urls import canonicalize_url
 
 # ?page=3, &p=3, ?start=40 ... and /page/3, /page-3, /p3, /strona/3 ...
 _QUERY_PAGE = re.compile(r"(?:^|&)(?:page|p|pg|paged|pagenum|start|offset|from)=(\d{1,6})(?:&|$)")

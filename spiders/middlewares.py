@@ -1,6 +1,6 @@
 """Downloader middlewares: framewatch's SSRF guard, and retries that back off.
 
-:class:`PublicAddressMiddleware` applies the rule of :func:`ingest.fetch.is_public_address`
+:class:`PublicAddressMiddleware` applies the rule of :func:`ingest.fetch.client.is_public_address`
 twice: before a request goes out (every address the host resolves to must be public) and
 on the answer (the address Scrapy actually connected to). It runs for robots.txt and every
 redirect hop too, and is off when ``fetch.allow_private_addresses`` is set.
@@ -22,7 +22,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
-from ingest.fetch import is_public_address, parse_retry_after
+from ingest.fetch.client import is_public_address, parse_retry_after
 from spiders.reasons import BlockedAddressError
 
 log = logging.getLogger(__name__)

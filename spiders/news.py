@@ -24,11 +24,11 @@ from scrapy.http import HtmlResponse, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from ingest.config import SiteSettings
-from ingest.errors import ParseError
-from ingest.extract import headline_matches
-from ingest.items import RawItem
-from ingest.urls import canonicalize_url
+from ingest.config.settings import SiteSettings
+from ingest.model.errors import ParseError
+from ingest.model.items import RawItem
+from ingest.pipeline.extract import headline_matches
+from ingest.pipeline.urls import canonicalize_url
 from spiders import reasons
 from spiders.extensions import BUDGET_SPENT, PAGES, PAGINATION_END
 from spiders.links import Anchor, ListingLinks, classify_links, is_article_url, site_of

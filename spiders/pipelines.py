@@ -1,6 +1,6 @@
-"""The item pipeline: every crawled page goes to :func:`ingest.pipeline.ingest_item`.
+"""The item pipeline: every crawled page goes to :func:`ingest.pipeline.run.ingest_item`.
 
-Items are :class:`ingest.items.RawItem` (an article page, ``html`` set),
+Items are :class:`ingest.model.items.RawItem` (an article page, ``html`` set),
 :class:`spiders.store.CarriedLink` (a stored article the site links to: a sighting) or
 :class:`spiders.store.RejectedPage` (a page that is no article, remembered). Each is one
 unit of work; a failing item is counted and logged, and the crawl goes on.
@@ -15,8 +15,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.statscollectors import StatsCollector
 
-from ingest.items import RawItem
-from ingest.pipeline import DUPLICATE, IRRELEVANT, STORED
+from ingest.model.items import RawItem
+from ingest.pipeline.run import DUPLICATE, IRRELEVANT, STORED
 from spiders.reasons import NO_ARTICLE_BODY, PIPELINE_ERROR
 from spiders.store import CarriedLink, CrawlStore, RejectedPage
 

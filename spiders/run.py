@@ -1,4 +1,4 @@
-"""One crawl process: ``python -m spiders.run --job FILE`` (started by :mod:`ingest.crawl`).
+"""One crawl process: ``python -m spiders.run --job FILE`` (started by :mod:`ingest.sources.crawl`).
 
 The job file holds the validated settings, the site's name and its source id. The process
 crawls that one site and exits; its stats go to the job's stats file.
@@ -10,9 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from ingest.config import settings_from_mapping
-from ingest.crawl import CrawlJob
-from ingest.errors import FramewatchError
+from ingest.config.settings import settings_from_mapping
+from ingest.model.errors import FramewatchError
+from ingest.sources.crawl import CrawlJob
 
 
 def run_job(job: CrawlJob) -> None:

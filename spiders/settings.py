@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.config import Settings, SiteSettings
-from ingest.fetch import MAX_REDIRECTS
+from ingest.config.settings import Settings, SiteSettings
+from ingest.fetch.client import MAX_REDIRECTS
 
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # How far AutoThrottle may slow down a struggling site between two requests.

@@ -12,9 +12,9 @@ from datetime import datetime
 
 from lxml import etree
 
-from ingest.errors import ParseError
-from ingest.normalize import language_code, parse_datetime
-from ingest.urls import canonicalize_url
+from ingest.model.errors import ParseError
+from ingest.pipeline.normalize import language_code, parse_datetime
+from ingest.pipeline.urls import canonicalize_url
 
 GZIP_MAGIC = b"\x1f\x8b"
 

@@ -3,7 +3,7 @@
 Every read (which links are known) and every hand-over to the ingest pipeline runs on a
 single worker thread, one unit of work each, so the Twisted reactor never blocks on the
 database and SQLite sees one writer per crawl. The spider reads through it; only the
-item pipeline hands it items, and those go through :func:`ingest.pipeline.ingest_item`.
+item pipeline hands it items, and those go through :func:`ingest.pipeline.run.ingest_item`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.config import Settings, StorySettings
-from ingest.items import RawItem
-from ingest.pipeline import NEAR_DUPLICATE_WINDOW, ingest_item, record_sighting
+from ingest.config.settings import Settings, StorySettings
+from ingest.model.items import RawItem
+from ingest.pipeline.run import NEAR_DUPLICATE_WINDOW, ingest_item, record_sighting
 from storage import crawls
 from storage.db import make_engine, make_session_factory, unit_of_work
 

@@ -13,8 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.errors import StorageError
-from ingest.query import fold_text
+from ingest.model.errors import StorageError
+from ingest.model.query import fold_text
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_MMAP_BYTES = 1 << 30

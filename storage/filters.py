@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import TextClause, UnaryExpression
 
-from ingest.errors import FilterError
+from ingest.model.errors import FilterError
 from storage.models import Article, ArticleFrame, Cluster, Sighting, Source, StoryMembership
 
 VOICES = ("own", "quoted", "distanced")

@@ -7,13 +7,13 @@ the target syntax (FTS5 ``"..."`` with ``"`` doubled; tsquery ``'...'`` with ``'
 AST. The result is then passed to the database as a bound parameter, never spliced into
 SQL.
 
-Folding. The SQLite index holds ``ingest.query.fold_text`` of each column (see
+Folding. The SQLite index holds ``ingest.model.query.fold_text`` of each column (see
 ``storage.search_schema``), so :func:`to_fts5` folds every word the same way before
 quoting it, and the FTS5 tokenizer then splits both sides alike. PostgreSQL folds both
 sides inside the database (its ``framewatch_search`` text-search configuration uses
 ``unaccent``), so :func:`to_tsquery` only quotes.
 
-Shapes (the AST contract of ``ingest.query``):
+Shapes (the AST contract of ``ingest.model.query``):
 
 * ``Term``: FTS5 ``"word"`` / ``"word"*``; tsquery ``'word'`` / ``'word':*``.
 * ``Phrase``: FTS5 ``"w1 w2 w3"*``; tsquery ``'w1' <-> 'w2' <-> 'w3':*``.
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from ingest.query import And, Not, Or, Phrase, Query, Term, fold_text
+from ingest.model.query import And, Not, Or, Phrase, Query, Term, fold_text
 
 Fold = Callable[[str], str]
 
@@ -84,7 +84,7 @@ def to_fts5(query: Query, fold: Fold = fold_text) -> str:
             negatives = [f" NOT ({to_fts5(c.child, fold)})" for c in children if isinstance(c, Not)]
             return " AND ".join(positives) + "".join(negatives)
         case Not():
-            raise ValueError("a NOT outside an AND cannot be searched (see ingest.query)")
+            raise ValueError("a NOT outside an AND cannot be searched (see ingest.model.query)")
     raise TypeError(f"not a query node: {query!r}")
 
 
@@ -121,7 +121,7 @@ def to_tsquery(query: Query, fold: Fold = _identity) -> str:
             ]
             return " & ".join(parts)
         case Not():
-            raise ValueError("a NOT outside an AND cannot be searched (see ingest.query)")
+            raise ValueError("a NOT outside an AND cannot be searched (see ingest.model.query)")
     raise TypeError(f"not a query node: {query!r}")
 
 

@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from ingest.errors import StorageError
+from ingest.model.errors import StorageError
 
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 

@@ -342,7 +342,7 @@ class Digest(Base):
 class PhraseSet(Base):
     """An article's reading for a story: with which version (codebook fingerprint and
     phrase extraction: ``rescore`` redoes outdated ones) and the distinct phrases it uses
-    in its own voice (``ingest.phrases``; headline and lede only, so bounded), for
+    in its own voice (``ingest.framing.phrases``; headline and lede only, so bounded), for
     emerging-phrase flags.
 
     The phrases are one value, sorted, one per line: one row per article rather than one
@@ -360,7 +360,7 @@ class PhraseSet(Base):
 
 
 class FlagState(Base):
-    """What a story's stored flags were computed from (``ingest.novelty``): a digest of
+    """What a story's stored flags were computed from (``ingest.flags.refresh``): a digest of
     the settings they depend on and one of each day of the story's timeline, so the next
     refresh recomputes from the earliest day that changed, not the whole timeline; the
     days phrases fired (their quiet periods reach back 90 days); and how many flags it
@@ -371,7 +371,7 @@ class FlagState(Base):
     story: Mapped[str] = mapped_column(String(100), primary_key=True)
     inputs: Mapped[str] = mapped_column(String(64))
     days: Mapped[dict[str, str]] = mapped_column(JSON)  # ISO day -> digest
-    # every day a phrase fired: [phrase, ISO day, uses] (ingest.emerging.PhraseFire)
+    # every day a phrase fired: [phrase, ISO day, uses] (ingest.flags.emerging.PhraseFire)
     fires: Mapped[list[list[Any]]] = mapped_column(JSON)
     flags: Mapped[int] = mapped_column(default=0)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)

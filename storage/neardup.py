@@ -28,8 +28,8 @@ from sqlalchemy import Table, Text, and_, bindparam, func, insert, or_, select, 
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
-from ingest.clusters import ClusterCandidate, EventTerms, merge_centroid, top_terms
-from ingest.dedup import BANDS, Signature
+from ingest.pipeline.clusters import ClusterCandidate, EventTerms, merge_centroid, top_terms
+from ingest.pipeline.dedup import BANDS, Signature
 from storage.models import Article, Cluster
 from storage.models import Signature as SignatureRow
 

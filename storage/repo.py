@@ -11,7 +11,7 @@ from sqlalchemy import Insert, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ingest import items
+from ingest.model import items
 from storage.models import (
     Article,
     FeedState,

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
-from ingest.query import Query
+from ingest.model.query import Query
 from storage import fts, repo, search_pg
 from storage.filters import BROAD, EVERY, SearchFilters, filter_clauses, hidden, timeline_date
 from storage.frames import frames_by_article

@@ -42,7 +42,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
-from ingest.query import Query
+from ingest.model.query import Query
 from storage import fts
 from storage.filters import Clause, SearchFilters, filter_clauses
 from storage.models import Article

@@ -2,7 +2,7 @@
 
 SQLite: ``articles_fts``, an FTS5 table with external content (``articles``), so the index
 stores no second copy of the text and ``snippet()`` shows the original. Triggers on
-``articles`` index each column folded by ``framewatch_fold`` (``ingest.query.fold_text``,
+``articles`` index each column folded by ``framewatch_fold`` (``ingest.model.query.fold_text``,
 registered on every connection by ``storage.db``), so search folds exactly as story
 matching does (``ł``→``l``, ``ё``→``е``, ``й`` kept). The unicode61 tokenizer (with
 ``remove_diacritics 2``) then also treats the apostrophes fold_text unifies as separators,

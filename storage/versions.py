@@ -3,7 +3,7 @@
 When the source that stored an article delivers it again with another headline or lede,
 the earlier version is kept (with the frames it had), the article is updated and
 re-framed by the pipeline, and ``frame_change`` flags compare the versions' frames
-(``ingest.flags.frame_changes``). Feed polls refetch a known entry only when its digest
+(``ingest.flags.rules.frame_changes``). Feed polls refetch a known entry only when its digest
 (title and summary as the feed gave them) differs from the one last processed.
 """
 
@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ingest import items
-from ingest.flags import ArticleHistory, Revision
+from ingest.flags.rules import ArticleHistory, Revision
+from ingest.model import items
 from storage.frames import frames_by_article
 from storage.models import (
     Article,

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench import hostile
-from ingest.webfixture import FixtureServer
+from ingest.demo.webfixture import FixtureServer
 from storage import migrate
 from storage.db import make_engine, make_session_factory, private_schema
 

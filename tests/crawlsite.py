@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ingest.config import Settings, settings_from_mapping
-from ingest.webfixture import FixtureServer
+from ingest.config.settings import Settings, settings_from_mapping
+from ingest.demo.webfixture import FixtureServer
 
 SITE_DIR = Path(__file__).parent / "data" / "crawlsite"
 ARTICLE_PATTERN = r"/(news|private)/20\d\d/[\w-]+\.html$"

@@ -16,13 +16,13 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.config import Settings, settings_from_mapping
-from ingest.digest import DigestArticle, DigestData, DigestFlag, HistoryArticle
-from ingest.items import Article as ArticleItem
-from ingest.items import StoryMatch
-from ingest.novelty import refresh_flags
-from ingest.pipeline import ingest_article
-from ingest.stories import story_codebook
+from ingest.config.settings import Settings, settings_from_mapping
+from ingest.config.stories import story_codebook
+from ingest.digest.render import DigestArticle, DigestData, DigestFlag, HistoryArticle
+from ingest.flags.refresh import refresh_flags
+from ingest.model.items import Article as ArticleItem
+from ingest.model.items import StoryMatch
+from ingest.pipeline.run import ingest_article
 from storage import repo
 from storage.db import unit_of_work
 

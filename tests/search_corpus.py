@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.codebook import load_codebook
-from ingest.items import Article, StoryMatch
-from ingest.normalize import content_hash
-from ingest.pipeline import ingest_article
+from ingest.framing.codebook import load_codebook
+from ingest.model.items import Article, StoryMatch
+from ingest.pipeline.normalize import content_hash
+from ingest.pipeline.run import ingest_article
 from storage import migrate, repo
 from storage.db import make_engine, make_session_factory, private_schema, unit_of_work
 from tests.conftest import PG_URL_ENV

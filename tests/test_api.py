@@ -29,8 +29,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from ingest.api import create_app
-from ingest.config import settings_from_mapping
+from ingest.config.settings import settings_from_mapping
+from ingest.web.api import create_app
 from storage.db import make_engine, make_session_factory, unit_of_work
 from storage.models import Digest
 from tests.conftest import run_cli, write_config

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from bench import synthweb
-from ingest.extract import extract_article
-from ingest.relevance import match_article
-from ingest.stories import builtin_story
+from ingest.config.stories import builtin_story
+from ingest.pipeline.extract import extract_article
+from ingest.pipeline.relevance import match_article
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = {

@@ -13,7 +13,7 @@ import click
 import pytest
 
 from ingest.cli import main
-from ingest.webfixture import FixtureServer
+from ingest.demo.webfixture import FixtureServer
 from storage.export import EXPORT_FIELDS
 from tests.conftest import run_cli, write_config
 

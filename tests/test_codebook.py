@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.codebook import (
+from ingest.framing.codebook import (
     BUILTIN_PREFIX,
     Codebook,
     Example,
@@ -17,8 +17,8 @@ from ingest.codebook import (
     parse_codebook,
     parse_cue,
 )
-from ingest.errors import ConfigError
-from ingest.framing import detect_frames
+from ingest.framing.detect import detect_frames
+from ingest.model.errors import ConfigError
 
 DESIGN_FRAMES = (
     "political_prisoners", "criminals_extremists", "humanitarian_pardon", "transactional_deal",
@@ -67,7 +67,7 @@ def test_codebook_examples_are_detected(frame: str, example: Example) -> None:
 
 
 def test_builtin_file_is_packaged_and_left_alone() -> None:
-    path = Path(__file__).parents[1] / "ingest" / "codebooks" / "belarus-prisoners.toml"
+    path = Path(__file__).parents[1] / "ingest" / "framing" / "codebooks" / "belarus-prisoners.toml"
     before = path.stat().st_mtime_ns
     load_codebook("builtin:belarus-prisoners")
     assert path.stat().st_mtime_ns == before

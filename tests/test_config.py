@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.config import load_settings, parse_duration, settings_from_mapping
-from ingest.errors import ConfigError
+from ingest.config.settings import load_settings, parse_duration, settings_from_mapping
+from ingest.model.errors import ConfigError
 
 FEED = {"name": "f", "url": "https://example.org/rss.xml"}
 

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from bench import crash
-from ingest.config import load_settings
-from ingest.fetch import Fetcher
-from ingest.poll import poll_feeds
+from ingest.config.settings import load_settings
+from ingest.fetch.client import Fetcher
+from ingest.sources.poll import poll_feeds
 from storage import migrate
 from storage.db import make_engine, make_session_factory, unit_of_work
 from storage.models import Flag

@@ -18,16 +18,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 import ingest
-from ingest import crawl as crawl_module
 from ingest.cli import main
-from ingest.config import Settings, settings_from_mapping
-from ingest.crawl import crawl_site, crawl_sites
-from ingest.items import Article as ArticleItem
-from ingest.items import StoryMatch
-from ingest.pipeline import record_sighting, store_article
-from ingest.poll import sync_config_sources
-from ingest.stories import BUILTIN_STORIES
-from ingest.webfixture import FixtureServer
+from ingest.config.settings import Settings, settings_from_mapping
+from ingest.config.stories import BUILTIN_STORIES
+from ingest.demo.webfixture import FixtureServer
+from ingest.model.items import Article as ArticleItem
+from ingest.model.items import StoryMatch
+from ingest.pipeline.run import record_sighting, store_article
+from ingest.sources import crawl as crawl_module
+from ingest.sources.crawl import crawl_site, crawl_sites
+from ingest.sources.poll import sync_config_sources
 from storage import crawls, migrate, repo
 from storage.db import make_engine, make_session_factory, unit_of_work
 from storage.models import Article, ArticleFrame, CrawlRun
@@ -305,7 +305,7 @@ def test_a_crawl_reads_a_codebook_path_relative_to_the_config_file(
     config_dir = tmp_path / "etc"
     book = config_dir / "books" / "ledger.toml"
     book.parent.mkdir(parents=True)
-    builtin = Path(ingest.__file__).parent / "codebooks" / "belarus-prisoners.toml"
+    builtin = Path(ingest.__file__).parent / "framing" / "codebooks" / "belarus-prisoners.toml"
     marker = (
         '\n[frames.ledger_marker]\ndescription = "x"\ntypical_of = []\ncues.en = ["belarus*"]\n'
     )

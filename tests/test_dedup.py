@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.dedup import (
+from ingest.model.query import word_tokens
+from ingest.pipeline.dedup import (
     MIN_SHINGLES,
     NUM_PERM,
     SCHEME,
@@ -22,7 +23,6 @@ from ingest.dedup import (
     make_signature,
     text_shingles,
 )
-from ingest.query import word_tokens
 
 DATA = Path(__file__).parent / "data" / "dedup"
 ORIGINALS = {

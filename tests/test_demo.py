@@ -7,7 +7,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-from ingest.demo import DEMO_DATA
+from ingest.demo.run import DEMO_DATA
 from tests.conftest import run_cli
 
 

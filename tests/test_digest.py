@@ -23,11 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.cli import main
-from ingest.config import settings_from_mapping
-from ingest.digest import CSP, escape_markdown, markdown_link, render_html, safe_href
-from ingest.digest_job import due_day, run_daily_digest, write_digest
-from ingest.errors import ConfigError
-from ingest.webfixture import FixtureServer
+from ingest.config.settings import settings_from_mapping
+from ingest.demo.webfixture import FixtureServer
+from ingest.digest.job import due_day, run_daily_digest, write_digest
+from ingest.digest.render import CSP, escape_markdown, markdown_link, render_html, safe_href
+from ingest.model.errors import ConfigError
 from storage.db import unit_of_work
 from storage.models import Digest
 from tests import digest_coverage as cov
@@ -201,7 +201,7 @@ def test_cli_writes_the_digest(
 
 
 def test_default_out_dir_is_beside_the_database(tmp_path: Path) -> None:
-    from ingest.digest_job import default_out_dir
+    from ingest.digest.job import default_out_dir
 
     db = tmp_path / "data" / "fw.db"
     assert default_out_dir(cov.settings_for(f"sqlite:///{db}")) == db.parent / "digests"

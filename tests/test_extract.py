@@ -1,4 +1,4 @@
-"""Tests for ingest.extract: fixture pages beside their expected results, hostile input."""
+"""Tests for ingest.pipeline.extract: fixture pages beside their expected results, hostile input."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from ingest.extract import decode_html, extract_article
-from ingest.items import Extracted, RawItem
-from ingest.normalize import normalize_item
-from ingest.urls import canonicalize_url
+from ingest.model.items import Extracted, RawItem
+from ingest.pipeline.extract import decode_html, extract_article
+from ingest.pipeline.normalize import normalize_item
+from ingest.pipeline.urls import canonicalize_url
 
 PAGES = Path(__file__).parent / "data" / "pages"
 FIXTURES = sorted(PAGES.glob("*.html"))

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest import feeds
-from ingest.errors import ParseError
-from ingest.feeds import parse_feed
-from ingest.xmlguard import check_xml_safety
+from ingest.model.errors import ParseError
+from ingest.sources import feeds
+from ingest.sources.feeds import parse_feed
+from ingest.sources.xmlguard import check_xml_safety
 from tests.conftest import CORPORA
 
 DATA = Path(__file__).parent / "data" / "site"

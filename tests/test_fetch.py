@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from ingest.decoding import PIECE, DecodingError, decode_stream, decoders_for
-from ingest.errors import (
+from ingest.demo.webfixture import FixtureServer
+from ingest.fetch.client import Fetcher, is_public_address, parse_retry_after
+from ingest.fetch.decoding import PIECE, DecodingError, decode_stream, decoders_for
+from ingest.model.errors import (
     BlockedAddress,
     FetchError,
     FetchTimeout,
     HTTPStatusError,
     ResponseTooLarge,
 )
-from ingest.fetch import Fetcher, is_public_address, parse_retry_after
-from ingest.webfixture import FixtureServer
 
 DATA = Path(__file__).parent / "data"
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from ingest.emerging import day_block, emerging_phrases, frequent_phrases, recent_blocks
-from ingest.flags import (
+from ingest.flags.emerging import day_block, emerging_phrases, frequent_phrases, recent_blocks
+from ingest.flags.rules import (
     TimelineArticle,
     binomial_tail,
     compute_flags,
@@ -16,7 +16,7 @@ from ingest.flags import (
     day_start,
     first_changed_day,
 )
-from ingest.phrases import extract_phrases
+from ingest.framing.phrases import extract_phrases
 from tests import phrase_month
 
 T0 = datetime(2025, 9, 1, 9, 0, tzinfo=UTC)

@@ -11,12 +11,12 @@ from alembic import command
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.config import settings_from_mapping
-from ingest.items import Article as ArticleItem
-from ingest.items import StoryMatch
-from ingest.novelty import refresh_flags, rescore
-from ingest.pipeline import ingest_article
-from ingest.stories import story_codebook
+from ingest.config.settings import settings_from_mapping
+from ingest.config.stories import story_codebook
+from ingest.flags.refresh import refresh_flags, rescore
+from ingest.model.items import Article as ArticleItem
+from ingest.model.items import StoryMatch
+from ingest.pipeline.run import ingest_article
 from storage import frames, migrate, repo
 from storage.db import make_engine, make_session_factory, unit_of_work
 from storage.export import export_records

@@ -17,9 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.codebook import Codebook, load_codebook, parse_codebook
-from ingest.extract import extract_article
-from ingest.framing import (
+from ingest.framing.codebook import Codebook, load_codebook, parse_codebook
+from ingest.framing.detect import (
     EVIDENCE_CHARS,
     FrameHit,
     compile_codebook,
@@ -27,10 +26,11 @@ from ingest.framing import (
     find_mentions,
     scoring_version,
 )
-from ingest.sentences import find_quotes, split_sentences, tokenize
+from ingest.framing.sentences import find_quotes, split_sentences, tokenize
+from ingest.pipeline.extract import extract_article
 
 FIXTURES = Path(__file__).parent / "data" / "framing"
-DEMO = Path(__file__).parents[1] / "ingest" / "demo_data"
+DEMO = Path(__file__).parents[1] / "ingest" / "demo" / "data"
 
 
 @dataclass(frozen=True)

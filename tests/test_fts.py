@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.query import And, Not, Or, Phrase, Query, Term, fold_text, parse_query
-from ingest.relevance import match_story
+from ingest.model.query import And, Not, Or, Phrase, Query, Term, fold_text, parse_query
+from ingest.pipeline.relevance import match_story
 from storage import fts
 from storage.search_schema import SQLITE_TOKENIZER
 
@@ -128,7 +128,7 @@ def test_fts5_accepts_every_translation(fts5: sqlite3.Connection, query: Query) 
 @settings(max_examples=150, deadline=None)
 @given(text=st.text(alphabet=LETTERS + " \"()*:^'-\\", max_size=30))
 def test_any_typed_text_parses_or_fails_cleanly(fts5: sqlite3.Connection, text: str) -> None:
-    from ingest.errors import QueryError
+    from ingest.model.errors import QueryError
 
     try:
         query = parse_query(text)

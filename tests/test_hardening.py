@@ -18,13 +18,13 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench import fuzz_feeds, hostile
-from ingest.config import load_settings
-from ingest.errors import BlockedAddress, FetchError, ParseError
-from ingest.feeds import parse_feed
-from ingest.fetch import Fetcher
-from ingest.netguard import IPAddress
-from ingest.poll import poll_feeds
-from ingest.webfixture import FixtureServer
+from ingest.config.settings import load_settings
+from ingest.demo.webfixture import FixtureServer
+from ingest.fetch.client import Fetcher
+from ingest.fetch.netguard import IPAddress
+from ingest.model.errors import BlockedAddress, FetchError, ParseError
+from ingest.sources.feeds import parse_feed
+from ingest.sources.poll import poll_feeds
 from storage import migrate
 from storage.db import make_engine, make_session_factory
 from tests.conftest import write_config
@@ -205,8 +205,8 @@ LIMIT_PAGES = {
 def test_site_crawls_get_the_same_limits(fresh_web: FixtureServer, tmp_path: Path) -> None:
     """Item 2 for Scrapy: the crawl process stops bombs at the body cap (after decoding),
     redirect loops at the redirect cap and slow servers at the fetch deadline."""
-    from ingest.config import settings_from_mapping
-    from ingest.crawl import crawl_sites
+    from ingest.config.settings import settings_from_mapping
+    from ingest.sources.crawl import crawl_sites
 
     links = "".join(f'<a href="{path}">{path}</a>' for path in LIMIT_PAGES)
     fresh_web.overrides["/limits/index.html"] = f"<html><body>{links}</body></html>".encode()

@@ -13,12 +13,19 @@ from alembic import command
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.clusters import ENTITY, JOIN_THRESHOLD, ClusterCandidate, _idf, best_cluster, cosine
-from ingest.clusters import WINDOW as CLUSTER_WINDOW
-from ingest.items import Article as ArticleItem
-from ingest.items import StoryMatch
-from ingest.normalize import content_hash
-from ingest.pipeline import ingest_article
+from ingest.model.items import Article as ArticleItem
+from ingest.model.items import StoryMatch
+from ingest.pipeline.clusters import (
+    ENTITY,
+    JOIN_THRESHOLD,
+    ClusterCandidate,
+    _idf,
+    best_cluster,
+    cosine,
+)
+from ingest.pipeline.clusters import WINDOW as CLUSTER_WINDOW
+from ingest.pipeline.normalize import content_hash
+from ingest.pipeline.run import ingest_article
 from storage import migrate, neardup, repo
 from storage.db import make_engine, make_session_factory, unit_of_work
 from storage.export import export_records

@@ -1,4 +1,4 @@
-"""Tests for ingest.normalize: table tests plus hypothesis properties."""
+"""Tests for ingest.pipeline.normalize: table tests plus hypothesis properties."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.items import Extracted, RawItem
-from ingest.normalize import (
+from ingest.model.items import Extracted, RawItem
+from ingest.pipeline.normalize import (
     MAX_TEXT,
     MAX_TITLE,
     _identifier,
@@ -25,7 +25,12 @@ from ingest.normalize import (
     normalize_item,
     parse_datetime,
 )
-from ingest.urls import TRACKING_PARAMS, canonicalize_url, choose_canonical, outlet_from_url
+from ingest.pipeline.urls import (
+    TRACKING_PARAMS,
+    canonicalize_url,
+    choose_canonical,
+    outlet_from_url,
+)
 
 PAGES = Path(__file__).parent / "data" / "pages"
 FETCHED = datetime(2025, 9, 20, 12, 0, tzinfo=UTC)

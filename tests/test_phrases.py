@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.config import settings_from_mapping
-from ingest.emerging import (
+from ingest.config.settings import settings_from_mapping
+from ingest.config.stories import story_codebook
+from ingest.flags.emerging import (
     PhraseFire,
     baseline_start,
     day_block,
@@ -24,14 +25,13 @@ from ingest.emerging import (
     phrase_fires,
     recent_blocks,
 )
-from ingest.emerging import emerging_phrases as compute_emerging
-from ingest.flags import TimelineArticle
-from ingest.items import Article as ArticleItem
-from ingest.items import StoryMatch
-from ingest.novelty import refresh_flags
-from ingest.phrases import extract_phrases, own_voice, phrase_sentences, run_phrases
-from ingest.pipeline import ingest_article
-from ingest.stories import story_codebook
+from ingest.flags.emerging import emerging_phrases as compute_emerging
+from ingest.flags.refresh import refresh_flags
+from ingest.flags.rules import TimelineArticle
+from ingest.framing.phrases import extract_phrases, own_voice, phrase_sentences, run_phrases
+from ingest.model.items import Article as ArticleItem
+from ingest.model.items import StoryMatch
+from ingest.pipeline.run import ingest_article
 from storage import frames, repo
 from storage.db import unit_of_work
 from storage.models import Article, Flag

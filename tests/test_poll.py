@@ -8,10 +8,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.config import Settings, load_settings
-from ingest.fetch import Fetcher
-from ingest.poll import poll_feeds
-from ingest.webfixture import FixtureServer
+from ingest.config.settings import Settings, load_settings
+from ingest.demo.webfixture import FixtureServer
+from ingest.fetch.client import Fetcher
+from ingest.sources.poll import poll_feeds
 from storage import repo
 from storage.db import unit_of_work
 from storage.health import source_health

@@ -15,14 +15,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.codebook import builtin_codebook_dir, frame_text, load_codebook, parse_codebook
-from ingest.config import load_settings, settings_from_mapping
-from ingest.errors import ConfigError
-from ingest.items import Article as ArticleItem
-from ingest.items import StoryMatch
-from ingest.novelty import refresh_flags
-from ingest.pipeline import ingest_article
-from ingest.stories import point_story_at, story_codebook
+from ingest.config.settings import load_settings, settings_from_mapping
+from ingest.config.stories import point_story_at, story_codebook
+from ingest.flags.refresh import refresh_flags
+from ingest.framing.codebook import builtin_codebook_dir, frame_text, load_codebook, parse_codebook
+from ingest.model.errors import ConfigError
+from ingest.model.items import Article as ArticleItem
+from ingest.model.items import StoryMatch
+from ingest.pipeline.run import ingest_article
 from storage import repo
 from storage.db import unit_of_work
 from storage.models import Flag

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.config import Settings, load_settings
-from ingest.fetch import Fetcher
-from ingest.poll import MAX_BACKOFF, PollOptions, PollReport, poll_feeds
-from ingest.webfixture import FixtureServer
+from ingest.config.settings import Settings, load_settings
+from ingest.demo.webfixture import FixtureServer
+from ingest.fetch.client import Fetcher
+from ingest.sources.poll import MAX_BACKOFF, PollOptions, PollReport, poll_feeds
 from storage.db import unit_of_work
 from storage.health import SourceHealth, source_health
 from tests.conftest import DATA, write_config

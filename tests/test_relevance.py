@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.config import StorySettings, settings_from_mapping
-from ingest.errors import QueryError
-from ingest.items import StoryMatch
-from ingest.query import (
+from ingest.config.settings import StorySettings, settings_from_mapping
+from ingest.config.stories import BELARUS_PRISONERS_QUERY, BUILTIN_STORIES, builtin_story
+from ingest.model.errors import QueryError
+from ingest.model.items import StoryMatch
+from ingest.model.query import (
     And,
     Not,
     Or,
@@ -24,8 +25,13 @@ from ingest.query import (
     parse_query,
     unparse,
 )
-from ingest.relevance import compile_query, index_text, match_article, match_index, match_story
-from ingest.stories import BELARUS_PRISONERS_QUERY, BUILTIN_STORIES, builtin_story
+from ingest.pipeline.relevance import (
+    compile_query,
+    index_text,
+    match_article,
+    match_index,
+    match_story,
+)
 
 CASES = tomllib.loads(
     (Path(__file__).parent / "data" / "relevance" / "belarus_prisoners.toml").read_text("utf-8")

@@ -14,10 +14,10 @@ from alembic import command
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.errors import FilterError, QueryError
-from ingest.query import parse_query
-from ingest.relevance import match_story
-from ingest.searching import FilterInput, build_filters, page_window
+from ingest.model.errors import FilterError, QueryError
+from ingest.model.query import parse_query
+from ingest.pipeline.relevance import match_story
+from ingest.web.searching import FilterInput, build_filters, page_window
 from storage import migrate, search_schema
 from storage.db import make_engine, make_session_factory, unit_of_work
 from storage.filters import SearchFilters, check_filters

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from ingest.lock import ServiceLock
-from ingest.webfixture import FixtureServer
+from ingest.demo.webfixture import FixtureServer
+from ingest.service.lock import ServiceLock
 from storage.db import make_engine, make_session_factory
 from storage.models import Article, Digest, Sighting
 from tests.conftest import DATA, run_cli, write_config

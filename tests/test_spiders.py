@@ -21,9 +21,9 @@ from scrapy.http import HtmlResponse, Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.test import get_crawler
 
-from ingest.config import Settings, settings_from_mapping
-from ingest.errors import ParseError
-from ingest.extract import headline_matches
+from ingest.config.settings import Settings, settings_from_mapping
+from ingest.model.errors import ParseError
+from ingest.pipeline.extract import headline_matches
 from spiders import reasons
 from spiders.extensions import summarize_stats
 from spiders.links import Anchor, classify_links, page_number, site_of

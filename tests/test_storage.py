@@ -8,10 +8,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.errors import StorageError
-from ingest.items import Article as ArticleItem
-from ingest.items import StoryMatch
-from ingest.pipeline import store_article
+from ingest.model.errors import StorageError
+from ingest.model.items import Article as ArticleItem
+from ingest.model.items import StoryMatch
+from ingest.pipeline.run import store_article
 from storage import migrate, repo, search_schema
 from storage.db import make_engine, unit_of_work
 from storage.export import EXPORT_FIELDS, export_records
@@ -21,7 +21,7 @@ NOW = datetime(2025, 9, 11, 12, 0, tzinfo=UTC)
 
 
 def _article(url: str, text_: str = "body " * 100, guid: str | None = None) -> ArticleItem:
-    from ingest.normalize import content_hash
+    from ingest.pipeline.normalize import content_hash
 
     return ArticleItem(
         url=url, canonical_url=url, source="s", outlet="example.org", fetched_at=NOW,

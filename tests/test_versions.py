@@ -11,12 +11,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.config import Settings, load_settings
-from ingest.fetch import Fetcher
-from ingest.flags import ArticleHistory, Revision, frame_changes
-from ingest.novelty import refresh_flags
-from ingest.poll import poll_feeds
-from ingest.webfixture import FixtureServer
+from ingest.config.settings import Settings, load_settings
+from ingest.demo.webfixture import FixtureServer
+from ingest.fetch.client import Fetcher
+from ingest.flags.refresh import refresh_flags
+from ingest.flags.rules import ArticleHistory, Revision, frame_changes
+from ingest.sources.poll import poll_feeds
 from storage.db import unit_of_work
 from storage.models import Article, ArticleFrame, ArticleVersion, Flag
 from storage.versions import lede

@@ -5,7 +5,7 @@ configurations, and is told to ignore these objects (storage.search_schema.inclu
 
 SQLite: ``articles_fts`` indexes title, summary and text with external content from
 ``articles``; triggers index each column as folded by ``framewatch_fold`` (a function
-framewatch registers on its connections: ingest.query.fold_text), so run this migration
+framewatch registers on its connections: ingest.model.query.fold_text), so run this migration
 through framewatch (``framewatch init``). A later migration that rebuilds ``articles``
 in batch mode drops these triggers; ``framewatch reindex`` recreates them.
 

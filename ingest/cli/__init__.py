@@ -20,8 +20,8 @@ from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest import __version__
-from ingest.config import Settings, load_settings
-from ingest.errors import ConfigError, FilterError, FramewatchError, QueryError
+from ingest.config.settings import Settings, load_settings
+from ingest.model.errors import ConfigError, FilterError, FramewatchError, QueryError
 from storage import migrate
 from storage.db import make_engine, make_session_factory
 
@@ -98,7 +98,7 @@ def iso(value: datetime | None) -> str:
 def init(ctx: click.Context) -> None:
     """Create or migrate the database and register the configured sources."""
     settings = settings_of(ctx)
-    from ingest.poll import sync_config_sources
+    from ingest.sources.poll import sync_config_sources
 
     engine = make_engine(settings.database.url)
     try:
@@ -115,7 +115,7 @@ def init(ctx: click.Context) -> None:
 
 
 def make_fetcher(settings: Settings) -> Any:
-    from ingest.fetch import Fetcher
+    from ingest.fetch.client import Fetcher
 
     f = settings.fetch
     return Fetcher(
@@ -138,7 +138,7 @@ def make_fetcher(settings: Settings) -> Any:
 @click.pass_context
 def demo(ctx: click.Context, out: str) -> None:
     """Run the whole pipeline on the bundled offline sample news web."""
-    from ingest.demo import run_demo
+    from ingest.demo.run import run_demo
 
     run_demo(Path(out), console)
 

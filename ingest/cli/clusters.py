@@ -9,8 +9,8 @@ import click
 from rich.table import Table
 
 from ingest.cli import console, iso, main, opened_store, settings_of
-from ingest.errors import ConfigError
-from ingest.output import MACHINE_FORMATS, write_records
+from ingest.cli.output import MACHINE_FORMATS, write_records
+from ingest.model.errors import ConfigError
 from storage import neardup
 from storage.db import unit_of_work
 

@@ -11,9 +11,9 @@ import click
 from rich.table import Table
 
 from ingest.cli import console, err_console, main, opened_store, settings_of
-from ingest.config import parse_duration
-from ingest.errors import ConfigError
-from ingest.output import MACHINE_FORMATS, write_records
+from ingest.cli.output import MACHINE_FORMATS, write_records
+from ingest.config.settings import parse_duration
+from ingest.model.errors import ConfigError
 
 
 def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:
@@ -48,7 +48,7 @@ def crawl(
     ctx: click.Context, name: str | None, refresh: bool, time_limit_s: float | None, fmt: str
 ) -> None:
     """Crawl one configured site (NAME) or all of them, each in its own process."""
-    from ingest.crawl import crawl_sites
+    from ingest.sources.crawl import crawl_sites
 
     settings = settings_of(ctx)
     if name:

@@ -10,8 +10,8 @@ import click
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.cli import console, iso, main, opened_store, settings_of
-from ingest.config import Settings
-from ingest.digest_job import (
+from ingest.config.settings import Settings
+from ingest.digest.job import (
     FEED_NAME,
     FORMATS,
     WrittenDigest,
@@ -20,8 +20,8 @@ from ingest.digest_job import (
     write_digest,
     yesterday,
 )
-from ingest.digest_mail import check_mail_settings
-from ingest.errors import ConfigError
+from ingest.digest.mail import check_mail_settings
+from ingest.model.errors import ConfigError
 from storage import digests
 from storage.db import unit_of_work
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import click
 
 from ingest.cli import err_console, main, opened_store, settings_of
-from ingest.errors import ConfigError
-from ingest.output import MACHINE_FORMATS, write_records
+from ingest.cli.output import MACHINE_FORMATS, write_records
+from ingest.model.errors import ConfigError
 from storage.db import unit_of_work
 from storage.export import EXPORT_FIELDS, export_records
 

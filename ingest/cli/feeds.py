@@ -10,9 +10,9 @@ import click
 from rich.table import Table
 
 from ingest.cli import console, err_console, iso, main, make_fetcher, opened_store, settings_of
-from ingest.config import Settings
-from ingest.errors import ConfigError
-from ingest.output import MACHINE_FORMATS, write_records
+from ingest.cli.output import MACHINE_FORMATS, write_records
+from ingest.config.settings import Settings
+from ingest.model.errors import ConfigError
 from storage import crawls
 from storage.db import unit_of_work
 from storage.health import SourceHealth, source_health
@@ -58,7 +58,7 @@ def _run_poll(
 ) -> Any:
     from rich.progress import Progress
 
-    from ingest.poll import poll_feeds
+    from ingest.sources.poll import poll_feeds
 
     total = len(feeds) or len(settings.feeds)
     with Progress(console=err_console, transient=True, disable=not show_progress) as progress:

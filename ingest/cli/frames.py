@@ -9,9 +9,9 @@ import click
 from rich.table import Table
 
 from ingest.cli import console, err_console, main, opened_store, settings_of
-from ingest.config import Settings
-from ingest.errors import ConfigError
-from ingest.output import MACHINE_FORMATS, write_records
+from ingest.cli.output import MACHINE_FORMATS, write_records
+from ingest.config.settings import Settings
+from ingest.model.errors import ConfigError
 from storage import frames, usage
 from storage.db import unit_of_work
 
@@ -117,7 +117,7 @@ def dismiss(ctx: click.Context, flag_id: int, note: str | None) -> None:
 def recompute(ctx: click.Context) -> None:
     """Recompute every story's flags from its whole timeline (after each poll only the
     days from the earliest changed one are); reviews and notes are kept."""
-    from ingest.novelty import refresh_flags
+    from ingest.flags.refresh import refresh_flags
 
     settings = settings_of(ctx)
     with opened_store(settings) as factory:
@@ -163,7 +163,7 @@ def frames_group(ctx: click.Context, story: str | None, fmt: str) -> None:
 @click.pass_context
 def rescore(ctx: click.Context) -> None:
     """Recompute stored frames after a codebook change, then the flags."""
-    from ingest.novelty import rescore as run_rescore
+    from ingest.flags.refresh import rescore as run_rescore
 
     settings = settings_of(ctx)
     with opened_store(settings) as factory:
@@ -178,7 +178,7 @@ def rescore(ctx: click.Context) -> None:
 @click.pass_context
 def promote(ctx: click.Context, flag_id: int, name: str) -> None:
     """Add an emerging phrase as a frame to the story's user codebook, then rescore."""
-    from ingest.novelty import promote_flag
+    from ingest.flags.refresh import promote_flag
 
     settings = settings_of(ctx)
     with opened_store(settings) as factory:

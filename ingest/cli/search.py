@@ -12,8 +12,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ingest.cli import console, err_console, iso, main, opened_store, settings_of
-from ingest.output import MACHINE_FORMATS, write_records
-from ingest.searching import (
+from ingest.cli.output import MACHINE_FORMATS, write_records
+from ingest.web.searching import (
     HIT_FIELDS,
     FilterInput,
     build_filters,

@@ -54,7 +54,7 @@ def serve(ctx: click.Context, host: str, port: int, token: str | None) -> None:
     settings = settings_of(ctx)
     import uvicorn
 
-    from ingest.api import create_app
+    from ingest.web.api import create_app
 
     app = create_app(settings, token)
     shown = f"[{host}]" if ":" in host else host

@@ -10,9 +10,9 @@ import click
 from rich.table import Table
 
 from ingest.cli import console, iso, main, opened_store, settings_of
-from ingest.lock import ServiceLock
-from ingest.logs import configure_logging
-from ingest.output import MACHINE_FORMATS, write_records
+from ingest.cli.output import MACHINE_FORMATS, write_records
+from ingest.service.lock import ServiceLock
+from ingest.service.logs import configure_logging
 from storage.db import make_engine, unit_of_work
 from storage.status import StatusReport, service_status
 
@@ -34,7 +34,7 @@ from storage.status import StatusReport, service_status
 @click.pass_context
 def run(ctx: click.Context, metrics_port: int | None, log_format: str) -> None:
     """Run the service: poll feeds, crawl sites and maintain the store on schedule."""
-    from ingest.service import Service, ServiceOptions
+    from ingest.service.runner import Service, ServiceOptions
 
     verbose = ctx.find_root().params.get("verbose", 0)
     configure_logging(logging.DEBUG if verbose > 1 else logging.INFO, log_format)

@@ -1,0 +1,202 @@
+"""The web page served by ``framewatch serve``: search with filters, results with
+snippets, an article view (frames, evidence, sightings, copies) and the digests written.
+
+Server-rendered Jinja2 with autoescaping; no JavaScript, no external requests (inline
+CSS; a Content-Security-Policy that allows nothing else). Every article- or feed-derived
+string is escaped by the templates, highlights come as (text, highlighted) segments, and
+only http(s) URLs ever become links.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from ingest.model.errors import FilterError, QueryError
+from ingest.web.searching import (
+    FilterInput,
+    build_filters,
+    page_window,
+    parse_search,
+    safe_link,
+    story_names,
+)
+from storage import digests
+from storage.browse import article_detail, filter_choices, recent_digests
+from storage.filters import VOICES, check_filters
+from storage.search import SearchPage, search_articles, split_marked
+
+TOKEN_COOKIE = "framewatch_token"
+PAGE_SIZE = 20
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+_FORM_KEYS = ("q", "since", "until", "source", "outlet", "language", "story", "frame",
+              "voice", "cluster", "sort", "include_duplicates")  # fmt: skip
+
+router = APIRouter(include_in_schema=False)
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+_env = Environment(
+    loader=PackageLoader("ingest.web", "templates"), autoescape=True, undefined=StrictUndefined
+)
+_env.filters.update(segments=split_marked, http_link=safe_link, when=_when)
+
+
+def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    response = HTMLResponse(_env.get_template(template).render(**context), status_code=status)
+    response.headers["Content-Security-Policy"] = CSP
+    return response
+
+
+def login_required(request: Request) -> Response:
+    """The answer to a page request without the token: a sign-in form."""
+    message = "This framewatch needs an access token."
+    return render("message.html", 401, heading="Sign in", message=message, login=True)
+
+
+def _form(request: Request) -> dict[str, str]:
+    params = request.query_params
+    return {key: params.get(key, "").strip() for key in _FORM_KEYS}
+
+
+def _filters_of(request: Request, form: dict[str, str]) -> FilterInput:
+    params = request.query_params
+    cluster = form["cluster"]
+    if cluster and not (cluster.isascii() and cluster.isdigit() and 0 < int(cluster) < 2**63):
+        raise FilterError(f"cluster {cluster!r} is not a cluster number")
+    return FilterInput(
+        since=form["since"] or None, until=form["until"] or None,
+        sources=params.getlist("source"), outlets=params.getlist("outlet"),
+        languages=params.getlist("language"), story=form["story"] or None,
+        frame=form["frame"] or None, voice=form["voice"] or None,
+        cluster=int(cluster) if cluster else None,
+        include_duplicates=form["include_duplicates"] not in ("", "0"),
+    )  # fmt: skip
+
+
+def _page_url(form: dict[str, str], page: int) -> str:
+    kept = {key: value for key, value in form.items() if value}
+    return "/?" + urlencode({**kept, "page": str(page)})
+
+
+def _run_search(request: Request, form: dict[str, str], session: Any) -> SearchPage:
+    settings = request.app.state.settings
+    query = parse_search(form["q"])
+    filters = build_filters(_filters_of(request, form))
+    check_filters(session, filters, story_names(settings), request.app.state.frames)
+    page_text = request.query_params.get("page", "1")
+    page = int(page_text) if page_text.isascii() and page_text.isdigit() else 1
+    limit, offset = page_window(PAGE_SIZE, None, max(1, min(page, 10**6)))
+    sort = "date" if query is None or form["sort"] == "date" else "relevance"
+    return search_articles(session, query, filters, sort, limit, offset)
+
+
+@router.get("/", response_class=HTMLResponse)
+def search_page(request: Request) -> Response:
+    form = _form(request)
+    context: dict[str, Any] = {"form": form, "voices": VOICES, "error": None, "page": None,
+                               "previous_url": None, "next_url": None}  # fmt: skip
+    status = 200
+    with request.app.state.factory() as session:
+        settings = request.app.state.settings
+        frames = request.app.state.frames
+        context["choices"] = filter_choices(session, story_names(settings), frames)
+        try:
+            page = _run_search(request, form, session)
+        except QueryError as exc:
+            context["error"], status = {"message": str(exc), "pointer": exc.pointer()}, 400
+        except FilterError as exc:
+            context["error"], status = {"message": str(exc), "pointer": None}, 400
+        else:
+            number = page.offset // page.limit + 1
+            context["page"] = page
+            if page.offset > 0:
+                context["previous_url"] = _page_url(form, number - 1)
+            if page.offset + len(page.hits) < page.total:
+                context["next_url"] = _page_url(form, number + 1)
+    return render("search.html", status, **context)
+
+
+@router.get("/ui/articles/{article_id}", response_class=HTMLResponse)
+def article_page(request: Request, article_id: str) -> Response:
+    detail = None
+    if article_id.isascii() and article_id.isdigit() and 0 < int(article_id) < 2**63:
+        with request.app.state.factory() as session:
+            detail = article_detail(session, int(article_id))
+    if detail is None:
+        return render("message.html", 404, heading="Not found", message="No such article.",
+                      login=False)  # fmt: skip
+    return render("article.html", a=detail)
+
+
+MAX_DIGEST_BYTES = 5_000_000
+
+
+def read_digest_file(path: str | None) -> str | None:
+    """A written digest file's text (None if it is gone); digests are framewatch's own."""
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(MAX_DIGEST_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+@router.get("/ui/digests", response_class=HTMLResponse)
+def digests_page(request: Request) -> Response:
+    with request.app.state.factory() as session:
+        rows = recent_digests(session, None, 120)
+    return render("digests.html", digests=rows)
+
+
+@router.get("/ui/digests/{story}/{day}", response_class=HTMLResponse)
+def digest_page(request: Request, story: str, day: str) -> Response:
+    """A written digest: its HTML file as framewatch wrote it, else its Markdown."""
+    row = None
+    try:
+        wanted = date.fromisoformat(day)
+    except ValueError:
+        wanted = None
+    if wanted is not None:
+        with request.app.state.factory() as session:
+            row = digests.get_digest(session, story, wanted)
+    if row is None:
+        return render("message.html", 404, heading="Not found", message="No such digest.",
+                      login=False)  # fmt: skip
+    html = read_digest_file(row.html_path)
+    if html is not None:
+        response = HTMLResponse(html)
+        response.headers["Content-Security-Policy"] = CSP
+        return response
+    return render("digest.html", d=row, markdown=read_digest_file(row.md_path) or "")
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> Response:
+    return login_required(request)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    """Check the token typed into the form; a match sets an HttpOnly, same-site cookie."""
+    token: str | None = request.app.state.token
+    body = (await request.body())[:4096].decode("utf-8", "replace")
+    given = parse_qs(body).get("token", [""])[0]
+    if token is None or not hmac.compare_digest(given.encode(), token.encode()):
+        return render("message.html", 401, heading="Sign in", message="Wrong token.", login=True)
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+    return response
