@@ -261,7 +261,7 @@ def _quiet() -> None:
 
 
 def _poll_child(config: str) -> None:
-    from ingest.cli import make_fetcher
+    from ingest.cli.app import make_fetcher
     from ingest.config.settings import load_settings
     from ingest.sources.poll import poll_feeds
     from storage import migrate
@@ -484,8 +484,9 @@ def _stale_flags(session: Session) -> tuple[int, int] | None:
     from zoneinfo import ZoneInfo
 
     from ingest.config.settings import settings_from_mapping
-    from ingest.config.stories import BUILTIN_STORIES, story_codebook
+    from ingest.config.stories import BUILTIN_STORIES
     from ingest.flags.rules import compute_flags
+    from ingest.framing.codebook import story_codebook
     from storage import frames
 
     settings = settings_from_mapping({})

@@ -40,9 +40,9 @@ from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.config.settings import Settings, settings_from_mapping
-from ingest.config.stories import story_codebook
 from ingest.flags.refresh import _phrase_flags, refresh_flags
 from ingest.flags.rules import compute_flags
+from ingest.framing.codebook import story_codebook
 from ingest.framing.phrases import PHRASES_VERSION, extract_phrases
 from storage import frames, migrate
 from storage.db import make_engine, make_session_factory, private_schema, unit_of_work

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ingest.digest.render import DigestArticle, DigestFlag, HistoryArticle
+from ingest.model.digest import DigestArticle, DigestFlag, HistoryArticle
 from storage.models import Article, ArticleFrame, Digest, Flag, Sighting, StoryMembership
 
 timeline_time = func.coalesce(Article.published_at, Article.fetched_at)

@@ -12,8 +12,8 @@ from sqlalchemy import Table, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ingest.flags.rules import FlagDraft, TimelineArticle
-from ingest.framing.detect import FrameHit
+from ingest.model.flags import FlagDraft, TimelineArticle
+from ingest.model.frames import FrameHit
 from storage.models import (
     Article,
     ArticleFrame,

@@ -28,8 +28,8 @@ from sqlalchemy import Table, Text, and_, bindparam, func, insert, or_, select, 
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
-from ingest.pipeline.clusters import ClusterCandidate, EventTerms, merge_centroid, top_terms
-from ingest.pipeline.dedup import BANDS, Signature
+from ingest.model.clusters import ClusterCandidate, ClusterGrowth, ClusterState
+from ingest.model.dedup import Signature
 from storage.models import Article, Cluster
 from storage.models import Signature as SignatureRow
 
@@ -67,7 +67,7 @@ def store_signature(
     rows = [(band, value, article_id) for band, value in enumerate(bands)]
     cursor = _driver_cursor(session)
     try:
-        cursor.executemany(_band_sql(_placeholder(session)).insert, rows)
+        cursor.executemany(_band_sql(_placeholder(session), len(bands)).insert, rows)
     finally:
         cursor.close()
 
@@ -85,12 +85,12 @@ class _BandSql:
 
 
 @cache
-def _band_sql(mark: str) -> _BandSql:
+def _band_sql(mark: str, bands: int) -> _BandSql:
     """The band index's two statements in the driver's own parameter style.
 
     The lookup is one probe of the (band, hash, article_id) key per band: an OR of pairs,
     not a row-value IN, because SQLite only uses the index for the former."""
-    pairs = " OR ".join([f"(band = {mark} AND hash = {mark})"] * BANDS)
+    pairs = " OR ".join([f"(band = {mark} AND hash = {mark})"] * bands)
     columns = f"({mark}, {mark}, {mark})"
     return _BandSql(
         lookup=f"SELECT DISTINCT article_id FROM signature_bands WHERE {pairs}",
@@ -118,7 +118,7 @@ def find_candidates(
     cursor = _driver_cursor(session)
     try:
         cursor.execute(
-            _band_sql(_placeholder(session)).lookup,
+            _band_sql(_placeholder(session), len(bands)).lookup,
             [value for pair in enumerate(bands) for value in pair],
         )
         ids = [article_id for (article_id,) in cursor.fetchall()]
@@ -231,32 +231,36 @@ _CLUSTER_COUNTS = select(func.count(Article.id), func.count(func.distinct(Articl
 )
 
 
+def cluster_state(session: Session, cluster_id: int) -> ClusterState | None:
+    """What a cluster's growth is computed from (see ``ingest.pipeline.clusters``)."""
+    cluster = session.get(Cluster, cluster_id)
+    if cluster is None:
+        return None
+    return ClusterState(cluster.id, dict(cluster.centroid), cluster.article_count)
+
+
 def grow_cluster(
-    session: Session,
-    cluster_id: int | None,
-    article_id: int,
-    title: str,
-    when: datetime,
-    terms: EventTerms,
-    story: str,
-) -> Cluster:
-    """Add an article to a cluster (a new one when ``cluster_id`` is None)."""
+    session: Session, cluster_id: int | None, article_id: int, growth: ClusterGrowth
+) -> int:
+    """Add an article to a cluster (a new one when ``cluster_id`` is None), with the
+    centroid and top terms the clusters stage computed."""
     cluster = session.get(Cluster, cluster_id) if cluster_id is not None else None
+    when = growth.when
     if cluster is None:
         cluster = Cluster(
-            story=story, label=title, top_terms=[], centroid={}, first_seen_at=when,
-            last_seen_at=when, article_count=0, outlet_count=0,
+            story=growth.story, label=growth.title, top_terms=[], centroid={},
+            first_seen_at=when, last_seen_at=when, article_count=0, outlet_count=0,
         )  # fmt: skip
         session.add(cluster)
         session.flush()
     elif when < cluster.first_seen_at:
-        cluster.first_seen_at, cluster.label = when, title  # the earliest report names it
+        cluster.first_seen_at, cluster.label = when, growth.title  # the earliest report names it
     cluster.last_seen_at = max(cluster.last_seen_at, when)
-    cluster.centroid = merge_centroid(cluster.centroid, terms.weights, cluster.article_count)
-    cluster.top_terms = [terms.surface.get(t, t) for t in top_terms(cluster.centroid)]
+    cluster.centroid = dict(growth.centroid)
+    cluster.top_terms = list(growth.top_terms)
     session.execute(update(Article).where(Article.id == article_id).values(cluster_id=cluster.id))
     refresh_cluster_counts(session, cluster)
-    return cluster
+    return cluster.id
 
 
 @dataclass(frozen=True)

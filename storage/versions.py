@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ingest.flags.rules import ArticleHistory, Revision
 from ingest.model import items
+from ingest.model.flags import ArticleHistory, Revision
 from storage.frames import frames_by_article
 from storage.models import (
     Article,

@@ -17,9 +17,9 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.config.settings import Settings, settings_from_mapping
-from ingest.config.stories import story_codebook
-from ingest.digest.render import DigestArticle, DigestData, DigestFlag, HistoryArticle
 from ingest.flags.refresh import refresh_flags
+from ingest.framing.codebook import story_codebook
+from ingest.model.digest import DigestArticle, DigestData, DigestFlag, HistoryArticle
 from ingest.model.items import Article as ArticleItem
 from ingest.model.items import StoryMatch
 from ingest.pipeline.run import ingest_article

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench import synthweb
-from ingest.config.stories import builtin_story
+from ingest.config.settings import builtin_story
 from ingest.pipeline.extract import extract_article
 from ingest.pipeline.relevance import match_article
 

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from ingest.flags.emerging import day_block, emerging_phrases, frequent_phrases, recent_blocks
 from ingest.flags.rules import (
-    TimelineArticle,
     binomial_tail,
     compute_flags,
     day_digests,
@@ -17,6 +16,7 @@ from ingest.flags.rules import (
     first_changed_day,
 )
 from ingest.framing.phrases import extract_phrases
+from ingest.model.flags import TimelineArticle
 from tests import phrase_month
 
 T0 = datetime(2025, 9, 1, 9, 0, tzinfo=UTC)

@@ -12,8 +12,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.config.settings import settings_from_mapping
-from ingest.config.stories import story_codebook
 from ingest.flags.refresh import refresh_flags, rescore
+from ingest.framing.codebook import story_codebook
 from ingest.model.items import Article as ArticleItem
 from ingest.model.items import StoryMatch
 from ingest.pipeline.run import ingest_article

@@ -18,15 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.framing.codebook import Codebook, load_codebook, parse_codebook
-from ingest.framing.detect import (
-    EVIDENCE_CHARS,
-    FrameHit,
-    compile_codebook,
-    detect_frames,
-    find_mentions,
-    scoring_version,
-)
+from ingest.framing.detect import compile_codebook, detect_frames, find_mentions, scoring_version
 from ingest.framing.sentences import find_quotes, split_sentences, tokenize
+from ingest.model.frames import EVIDENCE_CHARS, FrameHit
 from ingest.pipeline.extract import extract_article
 
 FIXTURES = Path(__file__).parent / "data" / "framing"

@@ -13,16 +13,10 @@ from alembic import command
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from ingest.model.clusters import ClusterCandidate
 from ingest.model.items import Article as ArticleItem
 from ingest.model.items import StoryMatch
-from ingest.pipeline.clusters import (
-    ENTITY,
-    JOIN_THRESHOLD,
-    ClusterCandidate,
-    _idf,
-    best_cluster,
-    cosine,
-)
+from ingest.pipeline.clusters import ENTITY, JOIN_THRESHOLD, _idf, best_cluster, cosine
 from ingest.pipeline.clusters import WINDOW as CLUSTER_WINDOW
 from ingest.pipeline.normalize import content_hash
 from ingest.pipeline.run import ingest_article

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.config.settings import settings_from_mapping
-from ingest.config.stories import story_codebook
 from ingest.flags.emerging import (
     PhraseFire,
     baseline_start,
@@ -27,8 +26,9 @@ from ingest.flags.emerging import (
 )
 from ingest.flags.emerging import emerging_phrases as compute_emerging
 from ingest.flags.refresh import refresh_flags
-from ingest.flags.rules import TimelineArticle
+from ingest.framing.codebook import story_codebook
 from ingest.framing.phrases import extract_phrases, own_voice, phrase_sentences, run_phrases
+from ingest.model.flags import TimelineArticle
 from ingest.model.items import Article as ArticleItem
 from ingest.model.items import StoryMatch
 from ingest.pipeline.run import ingest_article

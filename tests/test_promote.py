@@ -15,10 +15,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from ingest.config.edit import point_story_at
 from ingest.config.settings import load_settings, settings_from_mapping
-from ingest.config.stories import point_story_at, story_codebook
 from ingest.flags.refresh import refresh_flags
-from ingest.framing.codebook import builtin_codebook_dir, frame_text, load_codebook, parse_codebook
+from ingest.framing.codebook import (
+    builtin_codebook_dir,
+    frame_text,
+    load_codebook,
+    parse_codebook,
+    story_codebook,
+)
 from ingest.model.errors import ConfigError
 from ingest.model.items import Article as ArticleItem
 from ingest.model.items import StoryMatch

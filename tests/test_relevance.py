@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.config.settings import StorySettings, settings_from_mapping
-from ingest.config.stories import BELARUS_PRISONERS_QUERY, BUILTIN_STORIES, builtin_story
+from ingest.config.settings import StorySettings, builtin_story, settings_from_mapping
+from ingest.config.stories import BELARUS_PRISONERS_QUERY, BUILTIN_STORIES
 from ingest.model.errors import QueryError
 from ingest.model.items import StoryMatch
 from ingest.model.query import (

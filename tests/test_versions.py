@@ -15,7 +15,8 @@ from ingest.config.settings import Settings, load_settings
 from ingest.demo.webfixture import FixtureServer
 from ingest.fetch.client import Fetcher
 from ingest.flags.refresh import refresh_flags
-from ingest.flags.rules import ArticleHistory, Revision, frame_changes
+from ingest.flags.rules import frame_changes
+from ingest.model.flags import ArticleHistory, Revision
 from ingest.sources.poll import poll_feeds
 from storage.db import unit_of_work
 from storage.models import Article, ArticleFrame, ArticleVersion, Flag

@@ -1,150 +1,15 @@
 """The `framewatch` command line: a thin layer over the library.
 
-The group and shared helpers live here; each command family has its own module.
+``app`` holds the command group and the helpers every command shares; each command
+family has its own module and registers itself on the group when imported:
+``start`` (init, demo), ``feeds`` (poll, sources), ``crawl``, ``service`` (run, status),
+``digest``, ``search``, ``export``, ``frames`` (frames, flags), ``clusters``, ``serve``;
+``output`` writes the machine formats.
 
-Errors become one line on stderr and a non-zero exit (2 for usage and query errors).
+May import every other package of ``ingest`` (the CLI is an interface, the top layer).
 """
 
-from __future__ import annotations
-
-import logging
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
-
-import click
-from rich.console import Console
-from sqlalchemy.orm import Session, sessionmaker
-
-from ingest import __version__
-from ingest.config.settings import Settings, load_settings
-from ingest.model.errors import ConfigError, FilterError, FramewatchError, QueryError
-from storage import migrate
-from storage.db import make_engine, make_session_factory
-
-console = Console(stderr=False, highlight=False)
-err_console = Console(stderr=True, highlight=False)
-
-
-class FramewatchGroup(click.Group):
-    """Turns framewatch's own errors into one clear line and an exit code."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except QueryError as exc:
-            err_console.print(f"framewatch: error: {exc}", markup=False, soft_wrap=True)
-            err_console.print(exc.pointer(), markup=False, soft_wrap=True)
-            sys.exit(2)
-        except ConfigError as exc:
-            err_console.print(f"framewatch: config error: {exc}", markup=False, soft_wrap=True)
-            sys.exit(2)
-        except FilterError as exc:
-            err_console.print(f"framewatch: error: {exc}", markup=False, soft_wrap=True)
-            sys.exit(2)
-        except FramewatchError as exc:
-            err_console.print(f"framewatch: error: {exc}", markup=False, soft_wrap=True)
-            sys.exit(1)
-
-
-@click.group(cls=FramewatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Config file (default: $FRAMEWATCH_CONFIG, else ./framewatch.toml).",
-)
-@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
-@click.version_option(__version__, prog_name="framewatch")
-@click.pass_context
-def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
-    """framewatch: follow a news story across outlets and languages and see how it is framed."""
-    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    ctx.obj = {"config_path": config_path}
-
-
-def settings_of(ctx: click.Context) -> Settings:
-    """Load the settings once per invocation (so `--help` never needs a config)."""
-    obj = ctx.find_root().obj
-    if "settings" not in obj:
-        obj["settings"] = load_settings(obj["config_path"])
-    return obj["settings"]
-
-
-@contextmanager
-def opened_store(
-    settings: Settings, check: bool = True, read_only: bool = False
-) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(settings.database.url, read_only=read_only)
-    try:
-        if check:
-            migrate.require_current(engine)
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
-
-
-def iso(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value else "—"
-
-
-@main.command()
-@click.pass_context
-def init(ctx: click.Context) -> None:
-    """Create or migrate the database and register the configured sources."""
-    settings = settings_of(ctx)
-    from ingest.sources.poll import sync_config_sources
-
-    engine = make_engine(settings.database.url)
-    try:
-        migrate.upgrade(engine)
-        ids = sync_config_sources(settings, make_session_factory(engine), datetime.now(UTC))
-        revision = migrate.current_revision(engine)
-    finally:
-        engine.dispose()
-    console.print(
-        f"database ready at {engine.url.render_as_string()} (schema {revision}), "
-        f"{len(ids)} sources configured",
-        markup=False,
-    )
-
-
-def make_fetcher(settings: Settings) -> Any:
-    from ingest.fetch.client import Fetcher
-
-    f = settings.fetch
-    return Fetcher(
-        f.user_agent,
-        f.timeout_s,
-        f.max_bytes,
-        f.allow_private_addresses,
-        max_connections=max(8, f.concurrency * 2),
-    )
-
-
-@main.command()
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    default="framewatch-demo",
-    show_default=True,
-    help="Folder for the demo's database and config.",
-)
-@click.pass_context
-def demo(ctx: click.Context, out: str) -> None:
-    """Run the whole pipeline on the bundled offline sample news web."""
-    from ingest.demo.run import run_demo
-
-    run_demo(Path(out), console)
-
-
-# Command modules register themselves on `main` when imported.
-from ingest.cli import (  # noqa: E402,F401
+from ingest.cli import (  # noqa: F401  (each registers its commands on main)
     clusters,
     crawl,
     digest,
@@ -154,4 +19,8 @@ from ingest.cli import (  # noqa: E402,F401
     search,
     serve,
     service,
+    start,
 )
+from ingest.cli.app import main
+
+__all__ = ["main"]

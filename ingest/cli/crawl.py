@@ -10,7 +10,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from ingest.cli import console, err_console, main, opened_store, settings_of
+from ingest.cli.app import console, err_console, main, opened_store, settings_of
 from ingest.cli.output import MACHINE_FORMATS, write_records
 from ingest.config.settings import parse_duration
 from ingest.model.errors import ConfigError

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.cli import console, iso, main, opened_store, settings_of
+from ingest.cli.app import console, iso, main, opened_store, settings_of
 from ingest.config.settings import Settings
 from ingest.digest.job import (
     FEED_NAME,

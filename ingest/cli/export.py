@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
-from ingest.cli import err_console, main, opened_store, settings_of
+from ingest.cli.app import err_console, main, opened_store, settings_of
 from ingest.cli.output import MACHINE_FORMATS, write_records
 from ingest.model.errors import ConfigError
 from storage.db import unit_of_work

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import click
 from rich.table import Table
 
-from ingest.cli import console, err_console, main, opened_store, settings_of
+from ingest.cli.app import console, err_console, main, opened_store, settings_of
 from ingest.cli.output import MACHINE_FORMATS, write_records
 from ingest.config.settings import Settings
 from ingest.model.errors import ConfigError

@@ -11,7 +11,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from ingest.cli import console, err_console, iso, main, opened_store, settings_of
+from ingest.cli.app import console, err_console, iso, main, opened_store, settings_of
 from ingest.cli.output import MACHINE_FORMATS, write_records
 from ingest.web.searching import (
     HIT_FIELDS,

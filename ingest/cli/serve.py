@@ -6,7 +6,7 @@ import ipaddress
 
 import click
 
-from ingest.cli import console, err_console, main, settings_of
+from ingest.cli.app import console, err_console, main, settings_of
 
 MIN_TOKEN_CHARS = 16
 

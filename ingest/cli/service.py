@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import click
 from rich.table import Table
 
-from ingest.cli import console, iso, main, opened_store, settings_of
+from ingest.cli.app import console, iso, main, opened_store, settings_of
 from ingest.cli.output import MACHINE_FORMATS, write_records
 from ingest.service.lock import ServiceLock
 from ingest.service.logs import configure_logging

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ingest.config.stories import BUILTIN_STORIES
 from ingest.model.errors import ConfigError, QueryError
 
 DEFAULT_CONFIG_NAME = "framewatch.toml"
@@ -248,8 +249,6 @@ class Settings(_Section):
         """The configured stories, or the built-in default story when none is configured."""
         if self.stories:
             return self.stories
-        from ingest.config.stories import builtin_story
-
         return (builtin_story(DEFAULT_STORY),)
 
     def feed(self, name: str) -> FeedSettings:
@@ -337,3 +336,8 @@ def load_settings(explicit: str | os.PathLike[str] | None = None) -> Settings:
         data = {**data, "database": {**data.get("database", {}), "url": env_url}}
     settings = settings_from_mapping(data, origin=str(path) if path else "defaults")
     return settings.model_copy(update={"source_path": str(path) if path else None})
+
+
+def builtin_story(name: str) -> StorySettings:
+    """The built-in story ``name`` with its query and built-in codebook."""
+    return StorySettings(name=name, query=BUILTIN_STORIES[name], codebook=f"builtin:{name}")

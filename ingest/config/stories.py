@@ -51,15 +51,6 @@ so ``łukaszenk*`` also matches "Lukaszenka". Homographs were avoided: no bare
 
 from __future__ import annotations
 
-import re
-import tomllib
-from functools import lru_cache
-from pathlib import Path
-
-from ingest.config.settings import StorySettings
-from ingest.framing.codebook import BUILTIN_PREFIX, Codebook, load_codebook, toml_string
-from ingest.model.errors import ConfigError
-
 
 def _any(*terms: str) -> str:
     return "(" + " OR ".join(terms) + ")"
@@ -239,86 +230,3 @@ BELARUS_PRISONERS_QUERY = (
 )
 
 BUILTIN_STORIES = {"belarus-prisoners": BELARUS_PRISONERS_QUERY}
-
-
-def builtin_story(name: str) -> StorySettings:
-    """The built-in story ``name`` with its query and built-in codebook."""
-    return StorySettings(name=name, query=BUILTIN_STORIES[name], codebook=f"builtin:{name}")
-
-
-@lru_cache(maxsize=64)
-def _codebook(ref: str, base_dir: Path | None, stamp: float) -> Codebook:
-    return load_codebook(ref, base_dir)
-
-
-def story_codebook(story: StorySettings, base_dir: Path | None = None) -> Codebook:
-    """The story's codebook, loaded once per process (again when its file changes)."""
-    stamp = 0.0
-    if not story.codebook.startswith(BUILTIN_PREFIX):
-        path = Path(story.codebook)
-        path = path if path.is_absolute() or base_dir is None else base_dir / path
-        stamp = path.stat().st_mtime if path.exists() else 0.0
-    return _codebook(story.codebook, base_dir, stamp)
-
-
-_TABLE = re.compile(r"^\s*\[")
-_STORIES = re.compile(r"^\s*\[\[\s*stories\s*\]\]\s*(#.*)?$")
-_KEY = re.compile(r"^\s*(name|codebook)\s*=\s*(.*?)\s*$")
-
-
-def point_story_at(config_text: str, story: str, codebook: str) -> str:
-    """The config text with the story's ``codebook`` set to ``codebook``: the key is
-    replaced or added in the story's ``[[stories]]`` table, or, for the built-in story
-    used because none is configured, a ``[[stories]]`` table is appended with its query.
-
-    Checked by reading the result back: anything else in the file must read the same
-    (a ConfigError asks for the edit by hand when the layout defeats this)."""
-    before = tomllib.loads(config_text)
-    lines = config_text.splitlines()
-    edited = _edit_story_table(lines, story, f"codebook = {toml_string(codebook)}")
-    if edited is None:
-        if before.get("stories") or story not in BUILTIN_STORIES:
-            raise ConfigError(f"story {story!r} is not in the config file")
-        table = ["", "[[stories]]", f"name = {toml_string(story)}",
-                 f"query = {toml_string(BUILTIN_STORIES[story])}",
-                 f"codebook = {toml_string(codebook)}"]  # fmt: skip
-        edited = [*lines, *table]
-    result = "\n".join(edited) + "\n"
-    after = tomllib.loads(result)
-    for entry in after.get("stories", []):
-        if entry.get("name") == story:
-            entry.pop("codebook", None)
-    for entry in before.get("stories", []):
-        if entry.get("name") == story:
-            entry.pop("codebook", None)
-    if "stories" not in before:
-        after["stories"] = [s for s in after["stories"] if s.get("name") != story] or None
-        after = {k: v for k, v in after.items() if v is not None}
-    if after != before:
-        raise ConfigError(f"could not edit the config safely: set codebook = {codebook!r} "
-                          f"in the [[stories]] table of {story!r} by hand")  # fmt: skip
-    return result
-
-
-def _edit_story_table(lines: list[str], story: str, setting: str) -> list[str] | None:
-    """Lines with ``setting`` put into the story's [[stories]] table, or None if absent."""
-    start = None
-    for i, line in enumerate([*lines, "[end]"]):
-        if start is not None and _TABLE.match(line):
-            keys = {m.group(1): j for j in range(start, i) if (m := _KEY.match(lines[j]))}
-            name = _KEY.match(lines[keys["name"]]) if "name" in keys else None
-            if name and _toml_value(name.group(2)) == story:
-                if "codebook" in keys:
-                    return [*lines[: keys["codebook"]], setting, *lines[keys["codebook"] + 1 :]]
-                return [*lines[: keys["name"] + 1], setting, *lines[keys["name"] + 1 :]]
-            start = None
-        if _STORIES.match(line):
-            start = i + 1
-    return None
-
-
-def _toml_value(text: str) -> object:
-    try:
-        return tomllib.loads(f"v = {text}").get("v")
-    except tomllib.TOMLDecodeError:
-        return None

@@ -24,16 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.config.settings import Settings
 from ingest.digest.mail import build_message, send_message
-from ingest.digest.render import (
-    DigestArticle,
-    DigestData,
-    FeedEntry,
-    digest_summary,
-    render_atom,
-    render_html,
-    render_markdown,
-)
+from ingest.digest.render import digest_summary, render_atom, render_html, render_markdown
 from ingest.digest.views import CHART_DAYS, day_bounds, local_day
+from ingest.model.digest import DigestArticle, DigestData, FeedEntry
 from ingest.model.errors import DeliveryError
 from storage import digests
 from storage.db import unit_of_work

@@ -16,7 +16,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from ingest.config.settings import DigestSettings
-from ingest.digest.render import DigestData, clean_text, digest_summary
+from ingest.digest.render import clean_text, digest_summary
+from ingest.model.digest import DigestData
 from ingest.model.errors import ConfigError, DeliveryError
 
 log = logging.getLogger(__name__)

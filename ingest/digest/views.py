@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from ingest.digest.render import DigestArticle, DigestData, HistoryArticle
+    from ingest.model.digest import DigestArticle, DigestData, HistoryArticle
 
 CHART_DAYS = 14
 AVERAGE_DAYS = 7

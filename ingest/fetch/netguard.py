@@ -1,9 +1,10 @@
 """The network side of the SSRF guard and the total deadline, for :mod:`ingest.fetch.client`.
 
 :class:`GuardedBackend` is the httpcore network backend of every
-:class:`~ingest.fetch.client.Fetcher`. It resolves the host itself, judges every resolved address with the address policy and
-connects a socket to exactly the address it judged, by number: there is no second look-up
-that DNS rebinding could answer differently, and a refused address never gets a socket.
+:class:`~ingest.fetch.client.Fetcher`. It resolves the host itself, judges every resolved
+address with the address policy and connects a socket to exactly the address it judged,
+by number: there is no second look-up that DNS rebinding could answer differently, and a
+refused address never gets a socket.
 Its streams also enforce the fetch's total deadline on every read and write, so a server
 that trickles its headers one byte at a time ends on time too.
 

@@ -33,7 +33,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ingest.flags.rules import FlagDraft, TimelineArticle
+from ingest.model.flags import FlagDraft, TimelineArticle
 
 WINDOW_DAYS = 7
 BASELINE_DAYS = 90

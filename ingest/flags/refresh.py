@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from ingest.config.edit import point_story_at
 from ingest.config.settings import Settings, StorySettings, load_settings
-from ingest.config.stories import point_story_at, story_codebook
 from ingest.flags.emerging import (
     PhraseFire,
     baseline_start,
@@ -27,8 +27,6 @@ from ingest.flags.emerging import (
     recent_blocks,
 )
 from ingest.flags.rules import (
-    FlagDraft,
-    TimelineArticle,
     compute_flags,
     day_digests,
     day_start,
@@ -41,11 +39,14 @@ from ingest.framing.codebook import (
     codebook_path,
     frame_text,
     load_codebook,
+    story_codebook,
     user_codebook_text,
 )
-from ingest.framing.detect import EVIDENCE_CHARS, find_mentions, scoring_version
+from ingest.framing.detect import find_mentions, scoring_version
 from ingest.framing.phrases import PHRASES_VERSION, phrase_sentences
 from ingest.model.errors import ConfigError
+from ingest.model.flags import FlagDraft, TimelineArticle
+from ingest.model.frames import EVIDENCE_CHARS
 from ingest.model.items import Article as ArticleItem
 from ingest.pipeline.run import frame_article
 from storage import frames, versions

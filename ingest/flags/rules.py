@@ -35,9 +35,10 @@ import hashlib
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from ingest.model.flags import ArticleHistory, FlagDraft, TimelineArticle
 
 SHIFT_MIN_PRIOR = 3
 SURGE_MIN_COUNT = 3
@@ -51,32 +52,6 @@ CAMP_OF_GROUP = {
     "by_state": "state", "ru_state": "state", "by_independent": "independent",
     "ru_independent": "independent", "western": "western",
 }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class TimelineArticle:
-    id: int
-    outlet: str
-    group: str | None  # the source's outlet group
-    when: datetime
-    uses: tuple[tuple[str, str], ...]  # (frame, voice) pairs found in the article
-
-    def voices(self, frame: str) -> set[str]:
-        return {voice for name, voice in self.uses if name == frame}
-
-
-@dataclass(frozen=True)
-class FlagDraft:
-    key: str
-    kind: str
-    frame: str | None
-    source: str | None
-    article_ids: tuple[int, ...]
-    first_seen_at: datetime
-    score: float
-    statistic: str
-    phrase: str | None = None
-    evidence: tuple[str, ...] = ()  # example sentences, where the store cannot look them up
 
 
 def compute_flags(
@@ -298,24 +273,6 @@ def binomial_tail(k: int, n: int, p: float) -> float:
 
 
 # ------------------------------------------------------------------ edits as signal
-
-
-@dataclass(frozen=True)
-class Revision:
-    """One version of an article: headline, lede and (frame, voice, evidence) triples."""
-
-    version_id: int | None  # None: the current version
-    title: str
-    lede: str
-    frames: tuple[tuple[str, str, str], ...]
-    replaced_at: datetime | None  # when the next version was seen
-
-
-@dataclass(frozen=True)
-class ArticleHistory:
-    article_id: int
-    outlet: str
-    revisions: tuple[Revision, ...]  # oldest first, the current one last
 
 
 def _uses(frames: Iterable[tuple[str, str, str]]) -> set[tuple[str, str]]:

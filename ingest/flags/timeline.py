@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from ingest.flags.rules import TimelineArticle
+from ingest.model.flags import TimelineArticle
 
 INTERVALS = ("day", "week", "month")
 

@@ -58,15 +58,19 @@ import json
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import Stemmer
 
+from ingest.config.edit import toml_string
+from ingest.config.settings import StorySettings
 from ingest.framing.sentences import fold_words
-from ingest.framing.voice import RESOURCE_KEYS, VOICES, LanguageResources
+from ingest.framing.voice import RESOURCE_KEYS, LanguageResources
 from ingest.model.errors import ConfigError
+from ingest.model.frames import VOICES
 
 FORMAT_VERSION = 1
 BUILTIN_PREFIX = "builtin:"
@@ -413,11 +417,6 @@ def load_codebook(ref: str, base_dir: Path | None = None) -> Codebook:
 # ------------------------------------------------------------------------ writing
 
 
-def toml_string(value: str) -> str:
-    """A TOML basic string (JSON's escapes are TOML's)."""
-    return json.dumps(value, ensure_ascii=False)
-
-
 def user_codebook_text(name: str, extends: str) -> str:
     """A new user codebook that extends ``extends`` and has no frames of its own yet."""
     return (
@@ -436,3 +435,18 @@ def frame_text(name: str, description: str, cues: dict[str, list[str]]) -> str:
     for language, patterns in sorted(cues.items()):
         lines.append(f"cues.{language} = [{', '.join(toml_string(p) for p in patterns)}]")
     return "\n".join(lines) + "\n"
+
+
+@lru_cache(maxsize=64)
+def _codebook(ref: str, base_dir: Path | None, stamp: float) -> Codebook:
+    return load_codebook(ref, base_dir)
+
+
+def story_codebook(story: StorySettings, base_dir: Path | None = None) -> Codebook:
+    """The story's codebook, loaded once per process (again when its file changes)."""
+    stamp = 0.0
+    if not story.codebook.startswith(BUILTIN_PREFIX):
+        path = Path(story.codebook)
+        path = path if path.is_absolute() or base_dir is None else base_dir / path
+        stamp = path.stat().st_mtime if path.exists() else 0.0
+    return _codebook(story.codebook, base_dir, stamp)

@@ -52,32 +52,19 @@ from ingest.framing.sentences import (
 )
 from ingest.framing.voice import (
     DEFAULT_RESOURCES,
-    VOICES,
     LanguageResources,
     SpeechContext,
-    Voice,
     classify_voice,
     headline_speaker_end,
     is_dash_speech,
     reported_spans,
 )
+from ingest.model.frames import EVIDENCE_CHARS, VOICES, FrameHit, Voice
 
 ALGORITHM_VERSION = "1"
-EVIDENCE_CHARS = 400
 _NEGATION_WINDOW = 3
 _FAMILIES = {"ru": ("ru", "be", "uk"), "be": ("ru", "be", "uk"), "uk": ("ru", "be", "uk")}
 _SENTENCE_BREAK = re.compile(r"[,;.!?()]")
-
-
-@dataclass(frozen=True)
-class FrameHit:
-    """One frame in one voice in an article, with the sentence that shows it best."""
-
-    frame: str
-    voice: Voice
-    evidence: str  # the sentence, at most EVIDENCE_CHARS (trimmed around the cue with …)
-    sentence_index: int  # 0 = headline, 1.. = body sentences in order
-    cue: str  # the codebook pattern that matched in the evidence sentence
 
 
 @dataclass(frozen=True)

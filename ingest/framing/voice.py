@@ -28,12 +28,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import Literal
 
 from ingest.framing.sentences import Quote
+from ingest.model.frames import Voice
 
-Voice = Literal["own", "quoted", "distanced"]
-VOICES: tuple[Voice, ...] = ("own", "quoted", "distanced")
 SCARE_QUOTE_WORDS = 3
 _POSTPOSED_CLAUSE_WORDS = 6  # "…, the human rights centre Viasna said"
 _POSTPOSED_REST_WORDS = 5  # "… said on Friday in a statement"

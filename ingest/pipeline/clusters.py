@@ -18,9 +18,9 @@ import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from ingest.model.clusters import ClusterCandidate, ClusterGrowth, ClusterState, EventTerms
 from ingest.model.query import fold_text
 
 WINDOW = timedelta(days=2)
@@ -56,18 +56,6 @@ _STOP_WORDS = """
     якія якiя быць было былі будзе таксама пасля каторы калі толькі праз сваіх усіх
     który które było były będzie także przez tylko swoich wszystkich między
 """
-
-
-@dataclass(frozen=True)
-class EventTerms:
-    weights: dict[str, float]  # unit length
-    surface: dict[str, str]  # term -> a word as it was written, for labels
-
-
-@dataclass(frozen=True)
-class ClusterCandidate:
-    id: int
-    centroid: Mapping[str, float]
 
 
 _STOP = frozenset(fold_text(word) for word in _STOP_WORDS.split())
@@ -225,3 +213,14 @@ def merge_centroid(
 def top_terms(centroid: Mapping[str, float], n: int = 6) -> list[str]:
     words = [t for t in centroid if not t.startswith(ENTITY)]
     return sorted(words, key=lambda t: (-centroid[t], t))[:n]
+
+
+def grow_terms(
+    state: ClusterState | None, title: str, when: datetime, story: str, terms: EventTerms
+) -> ClusterGrowth:
+    """The cluster's centroid and labels once an article with ``terms`` joins it (a new
+    cluster when ``state`` is None)."""
+    centroid = merge_centroid(state.centroid if state else {}, terms.weights,
+                              state.article_count if state else 0)  # fmt: skip
+    labels = tuple(terms.surface.get(t, t) for t in top_terms(centroid))
+    return ClusterGrowth(story, title, when, centroid, labels)

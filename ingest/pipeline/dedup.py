@@ -33,6 +33,7 @@ from functools import cache
 
 import numpy as np
 
+from ingest.model.dedup import Signature
 from ingest.model.query import word_tokens
 
 SHINGLE_WORDS = 4
@@ -45,17 +46,6 @@ MIN_SHINGLES = 40
 MIN_CONTAINED_SHINGLES = 120
 JACCARD_THRESHOLD = 0.5
 CONTAINMENT_THRESHOLD = 0.8
-
-
-@dataclass(frozen=True)
-class Signature:
-    """A text's MinHash values and how many distinct shingles it had."""
-
-    hashvalues: bytes
-    shingles: int
-
-    def values(self) -> np.ndarray:
-        return np.frombuffer(self.hashvalues, dtype=np.uint64)
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,16 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from ingest.config.settings import StorySettings
-from ingest.config.stories import story_codebook
-from ingest.framing.codebook import Codebook
-from ingest.framing.detect import FrameHit, detect_frames, scoring_version
+from ingest.framing.codebook import Codebook, story_codebook
+from ingest.framing.detect import detect_frames, scoring_version
 from ingest.framing.phrases import PHRASES_VERSION, extract_phrases
+from ingest.model.clusters import EventTerms
+from ingest.model.dedup import Signature
+from ingest.model.frames import FrameHit
 from ingest.model.items import Article, RawItem, StoryMatch
 from ingest.pipeline.clusters import WINDOW as CLUSTER_WINDOW
-from ingest.pipeline.clusters import EventTerms, best_cluster, event_terms
-from ingest.pipeline.dedup import Signature, band_hashes, compare, make_signature
+from ingest.pipeline.clusters import best_cluster, event_terms, grow_terms
+from ingest.pipeline.dedup import band_hashes, compare, make_signature
 from ingest.pipeline.extract import extract_article
 from ingest.pipeline.normalize import normalize_item
 from ingest.pipeline.relevance import match_article
@@ -302,7 +304,6 @@ def assign_cluster(
     if cluster_id is None:
         candidates = neardup.cluster_candidates(session, when, CLUSTER_WINDOW)
         cluster_id, _score = best_cluster(terms.weights, candidates)
-    cluster = neardup.grow_cluster(
-        session, cluster_id, article_id, article.title, when, terms, story
-    )
-    return cluster.id
+    state = neardup.cluster_state(session, cluster_id) if cluster_id is not None else None
+    growth = grow_terms(state, article.title, when, story, terms)
+    return neardup.grow_cluster(session, cluster_id, article_id, growth)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ingest.config.stories import builtin_story, story_codebook
+from ingest.config.settings import builtin_story
+from ingest.framing.codebook import story_codebook
 from ingest.framing.detect import detect_frames
 from ingest.framing.phrases import extract_phrases
 from ingest.model.items import RawItem

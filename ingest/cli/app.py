@@ -1,0 +1,104 @@
+"""The `framewatch` command group and what every command shares: settings, the store,
+the fetcher, one error line per failure.
+
+Errors become one line on stderr and a non-zero exit (2 for usage and query errors).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from rich.console import Console
+from sqlalchemy.orm import Session, sessionmaker
+
+from ingest import __version__
+from ingest.config.settings import Settings, load_settings
+from ingest.model.errors import ConfigError, FilterError, FramewatchError, QueryError
+from storage import migrate
+from storage.db import make_engine, make_session_factory
+
+console = Console(stderr=False, highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+class FramewatchGroup(click.Group):
+    """Turns framewatch's own errors into one clear line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except QueryError as exc:
+            err_console.print(f"framewatch: error: {exc}", markup=False, soft_wrap=True)
+            err_console.print(exc.pointer(), markup=False, soft_wrap=True)
+            sys.exit(2)
+        except ConfigError as exc:
+            err_console.print(f"framewatch: config error: {exc}", markup=False, soft_wrap=True)
+            sys.exit(2)
+        except FilterError as exc:
+            err_console.print(f"framewatch: error: {exc}", markup=False, soft_wrap=True)
+            sys.exit(2)
+        except FramewatchError as exc:
+            err_console.print(f"framewatch: error: {exc}", markup=False, soft_wrap=True)
+            sys.exit(1)
+
+
+@click.group(cls=FramewatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Config file (default: $FRAMEWATCH_CONFIG, else ./framewatch.toml).",
+)
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+@click.version_option(__version__, prog_name="framewatch")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
+    """framewatch: follow a news story across outlets and languages and see how it is framed."""
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = {"config_path": config_path}
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    """Load the settings once per invocation (so `--help` never needs a config)."""
+    obj = ctx.find_root().obj
+    if "settings" not in obj:
+        obj["settings"] = load_settings(obj["config_path"])
+    return obj["settings"]
+
+
+@contextmanager
+def opened_store(
+    settings: Settings, check: bool = True, read_only: bool = False
+) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(settings.database.url, read_only=read_only)
+    try:
+        if check:
+            migrate.require_current(engine)
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+def iso(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+def make_fetcher(settings: Settings) -> Any:
+    from ingest.fetch.client import Fetcher
+
+    f = settings.fetch
+    return Fetcher(
+        f.user_agent,
+        f.timeout_s,
+        f.max_bytes,
+        f.allow_private_addresses,
+        max_connections=max(8, f.concurrency * 2),
+    )
