@@ -32,21 +32,20 @@ from sqlalchemy import text
 STAGES: list[tuple[str, str, str]] = [
     ("fetch", "ingest.fetch.client", "Fetcher.fetch"),
     ("parse", "ingest.sources.harvest", "parse_feed"),
-    ("extract", "ingest.pipeline.run", "extract_article"),
+    ("extract", "ingest.pipeline.prepare", "extract_article"),
     ("language", "ingest.pipeline.extract", "detect_language"),
     ("language", "ingest.pipeline.normalize", "detect_language"),
-    ("normalize", "ingest.pipeline.run", "normalize_item"),
-    ("relevance", "ingest.pipeline.run", "match_article"),
+    ("normalize", "ingest.pipeline.prepare", "normalize_item"),
+    ("relevance", "ingest.pipeline.prepare", "match_article"),
     ("store", "ingest.pipeline.run", "store_article"),
-    ("store", "ingest.pipeline.run", "record_sighting"),
-    ("store", "ingest.sources.poll", "record_sighting"),
+    ("store", "ingest.pipeline.run", "Pipeline.carried"),
     ("dedup", "ingest.pipeline.run", "mark_near_duplicates"),
-    ("dedup", "ingest.pipeline.run", "make_signature"),
+    ("dedup", "ingest.pipeline.prepare", "make_signature"),
     ("cluster", "ingest.pipeline.run", "assign_cluster"),
-    ("cluster", "ingest.pipeline.run", "event_terms"),
+    ("cluster", "ingest.pipeline.prepare", "event_terms"),
     ("framing", "ingest.pipeline.run", "frame_article"),
-    ("framing", "ingest.pipeline.run", "read_article"),
-    ("flags", "ingest.flags.refresh", "refresh_flags"),
+    ("framing", "ingest.pipeline.prepare", "read_article"),
+    ("flags", "ingest.pipeline.run", "refresh_flags"),
 ]
 # "workers": CPU of the worker processes outside the stages they ran (hand-off, pickling)
 STAGE_ORDER = ("fetch", "parse", "extract", "language", "normalize", "relevance", "dedup",
@@ -120,7 +119,7 @@ def timed_prepare(raw: Any, stories: Any = None, codebook_dir: Any = None) -> An
     adds up afterwards (workers are forked by the fork server, not by the measured
     process, so ``getrusage(RUSAGE_CHILDREN)`` there never sees them)."""
     global _worker_clock, _worker_patch
-    from ingest.pipeline import run as pipeline
+    from ingest.pipeline import prepare as pipeline
 
     if _worker_clock is None:
         _worker_clock = StageClock()
@@ -193,7 +192,7 @@ def run_framewatch(
     ``workers``: processes for the pipeline's pure first step (default: framewatch's own
     choice, one per core; 1 runs it in the writing thread)."""
     from ingest.fetch.client import Fetcher
-    from ingest.sources import harvest
+    from ingest.pipeline import workers as pipeline_workers
     from ingest.sources.poll import PollOptions, poll_feeds
     from storage import migrate
     from storage.db import make_engine, make_session_factory
@@ -205,10 +204,10 @@ def run_framewatch(
     clock = StageClock()
     worker_dir = Path(tempfile.mkdtemp(prefix="fw-stages-"))  # removed with the child's tmp
     os.environ[STAGE_DIR_ENV] = str(worker_dir)  # inherited by the Preparer's workers
-    harvest.prepare_item = timed_prepare  # type: ignore[assignment]
+    pipeline_workers.prepare_item = timed_prepare  # type: ignore[assignment]
     # as in the service: one Preparer kept across polls; unless ``inline_pages`` is given,
     # its workers are running already, as they are in a service that has polled before
-    preparer = harvest.Preparer(workers, inline_pages or 0, keep=True)
+    preparer = pipeline_workers.Preparer(workers, inline_pages or 0, keep=True)
     _warm_up()
     if inline_pages is None:
         preparer.start()
@@ -269,7 +268,7 @@ def _warm_up() -> None:
     from multiprocessing import forkserver
 
     import ingest.pipeline.warmup  # noqa: F401  (importing it warms up)
-    from ingest.sources.harvest import worker_context
+    from ingest.pipeline.workers import worker_context
 
     worker_context()  # sets what the fork server preloads
     forkserver.ensure_running()

@@ -33,7 +33,7 @@ class Plan:
     idle_cycles: int = 5
     workers: int | None = None  # framewatch's default: one process per core
     # None: the workers run already, as in a service that has polled before; N: a cold
-    # start that prepares N pages inline while they start (see ingest.sources.harvest.Preparer)
+    # start that prepares N pages inline while they start (see ingest.pipeline.workers.Preparer)
     inline_pages: int | None = None
     postgres_url: str | None = None
     issue_benchmarks: str = "full"  # full | quick | none

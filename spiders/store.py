@@ -3,26 +3,27 @@
 Every read (which links are known) and every hand-over to the ingest pipeline runs on a
 single worker thread, one unit of work each, so the Twisted reactor never blocks on the
 database and SQLite sees one writer per crawl. The spider reads through it; only the
-item pipeline hands it items, and those go through :func:`ingest.pipeline.run.ingest_item`.
+item pipeline hands it items, and those go through the one :class:`ingest.pipeline.run.Pipeline`
+(``ingest``, ``carried``, ``reject``); the crawl's parent process ends the batch
+(``Pipeline.finish``, see ``ingest.sources.crawl``), so even a crawl killed at its time
+limit gets its flags.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.config.settings import Settings, StorySettings
+from ingest.config.settings import Settings
 from ingest.model.items import RawItem
-from ingest.pipeline.run import NEAR_DUPLICATE_WINDOW, ingest_item, record_sighting
+from ingest.pipeline.run import Pipeline
 from storage import crawls
 from storage.db import make_engine, make_session_factory, unit_of_work
 
@@ -54,22 +55,11 @@ class RejectedPage:
 class CrawlStore:
     """Known-link lookups and pipeline hand-overs for one site crawl, on one thread."""
 
-    def __init__(
-        self,
-        factory: sessionmaker[Session],
-        source_id: int,
-        stories: Sequence[StorySettings],
-        engine: Engine | None = None,
-        *,
-        window: timedelta = NEAR_DUPLICATE_WINDOW,
-        codebook_dir: Path | None = None,
-    ) -> None:
-        self._factory = factory
+    def __init__(self, pipeline: Pipeline, source_id: int, engine: Engine | None = None) -> None:
+        self._pipeline = pipeline
+        self._factory = pipeline.factory
         self.source_id = source_id
-        self._stories = tuple(stories)
         self._engine = engine
-        self._window = window
-        self._codebook_dir = codebook_dir
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="fw-store")
 
     @classmethod
@@ -77,10 +67,8 @@ class CrawlStore:
         """The store as the config describes it (database, stories, dedup window, and the
         config's folder for relative codebook paths)."""
         engine = make_engine(settings.database.url)
-        return cls(
-            make_session_factory(engine), source_id, settings.active_stories, engine,
-            window=settings.dedup.window_delta, codebook_dir=settings.config_dir,
-        )  # fmt: skip
+        pipeline = Pipeline.from_settings(settings, make_session_factory(engine))
+        return cls(pipeline, source_id, engine)
 
     def __deepcopy__(self, _memo: dict[int, Any]) -> CrawlStore:
         # Scrapy deep-copies its settings; this is a handle, and copies share it.
@@ -114,17 +102,14 @@ class CrawlStore:
     def _ingest(self, raw: RawItem) -> str:
         # A crawled page is nothing without its body (a feed entry at least has a summary).
         with unit_of_work(self._factory) as session:
-            return ingest_item(
-                session, raw, self.source_id, self._stories, require_body=True,
-                window=self._window, codebook_dir=self._codebook_dir,
-            ).status  # fmt: skip
+            return self._pipeline.ingest(session, raw, self.source_id, require_body=True).status
 
     def _reject(self, url: str, reason: str, seen_at: datetime) -> None:
         with unit_of_work(self._factory) as session:
-            crawls.remember_rejected(session, url, self.source_id, reason, seen_at)
+            self._pipeline.reject(session, url, self.source_id, reason, seen_at)
 
     def _carry(self, link: CarriedLink) -> bool:
         with unit_of_work(self._factory) as session:
-            return record_sighting(
+            return self._pipeline.carried(
                 session, link.article_id, self.source_id, link.url, None, link.seen_at
             )

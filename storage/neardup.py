@@ -220,13 +220,18 @@ def cluster_of(session: Session, article_id: int) -> int | None:
     return session.scalar(_CLUSTER_OF, {"article_id": article_id})
 
 
-def refresh_cluster_counts(session: Session, cluster: Cluster) -> None:
-    counts = session.execute(_CLUSTER_COUNTS, {"cluster_id": cluster.id}).one()
-    cluster.article_count, cluster.outlet_count = int(counts[0]), int(counts[1])
+def refresh_outlet_counts(session: Session, cluster_ids: Sequence[int]) -> None:
+    """Recount the distinct outlets of clusters that grew (once per batch: the count is
+    over all members, too dear to redo for every article)."""
+    for cluster_id in cluster_ids:
+        outlets = session.execute(_CLUSTER_OUTLETS, {"cluster_id": cluster_id}).scalar_one()
+        session.execute(
+            update(Cluster).where(Cluster.id == cluster_id).values(outlet_count=int(outlets))
+        )
 
 
 _CLUSTER_OF = select(Article.cluster_id).where(Article.id == bindparam("article_id"))
-_CLUSTER_COUNTS = select(func.count(Article.id), func.count(func.distinct(Article.outlet))).where(
+_CLUSTER_OUTLETS = select(func.count(func.distinct(Article.outlet))).where(
     Article.cluster_id == bindparam("cluster_id")
 )
 
@@ -258,8 +263,10 @@ def grow_cluster(
     cluster.last_seen_at = max(cluster.last_seen_at, when)
     cluster.centroid = dict(growth.centroid)
     cluster.top_terms = list(growth.top_terms)
+    # Kept as it goes (an article joins one cluster once); outlets are recounted at the
+    # end of the batch (``refresh_outlet_counts``).
+    cluster.article_count = Cluster.article_count + 1  # type: ignore[assignment]
     session.execute(update(Article).where(Article.id == article_id).values(cluster_id=cluster.id))
-    refresh_cluster_counts(session, cluster)
     return cluster.id
 
 

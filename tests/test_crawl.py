@@ -24,7 +24,7 @@ from ingest.config.stories import BUILTIN_STORIES
 from ingest.demo.webfixture import FixtureServer
 from ingest.model.items import Article as ArticleItem
 from ingest.model.items import StoryMatch
-from ingest.pipeline.run import record_sighting, store_article
+from ingest.pipeline.run import store_article
 from ingest.sources import crawl as crawl_module
 from ingest.sources.crawl import crawl_site, crawl_sites
 from ingest.sources.poll import sync_config_sources
@@ -284,7 +284,9 @@ def test_crawl_run_records_and_known_links(store: sessionmaker[Session]) -> None
     with unit_of_work(store) as session:
         stored = store_article(session, article, ids["feed"], [StoryMatch("s")]).article_id
         assert stored is not None
-        record_sighting(session, stored, ids["site"], "https://e.org/old-a", None, t0)
+        repo.add_sighting(
+            session, stored, ids["site"], "https://e.org/old-a", None, "canonical_url", t0
+        )
         crawls.remember_rejected(session, "https://e.org/gallery", ids["site"], "no_body", t0)
     urls = ["https://e.org/a", "https://e.org/old-a", "https://e.org/gallery", "https://e.org/n"]
     with unit_of_work(store) as session:

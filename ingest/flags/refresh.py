@@ -44,11 +44,11 @@ from ingest.framing.codebook import (
 )
 from ingest.framing.detect import find_mentions, scoring_version
 from ingest.framing.phrases import PHRASES_VERSION, phrase_sentences
+from ingest.framing.reading import frame_article
 from ingest.model.errors import ConfigError
 from ingest.model.flags import FlagDraft, TimelineArticle
 from ingest.model.frames import EVIDENCE_CHARS
 from ingest.model.items import Article as ArticleItem
-from ingest.pipeline.run import frame_article
 from storage import frames, versions
 from storage.db import unit_of_work
 

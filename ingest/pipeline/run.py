@@ -1,7 +1,11 @@
-"""The one path every item takes: normalise -> story relevance -> exact dedup -> store.
+"""The one path every item takes: normalise -> story relevance -> exact dedup -> store
+-> near-duplicates and cluster -> frames; and the end of a batch: flags and cluster counts.
 
-Feeds, spiders and backfills call :func:`ingest_item`; nothing else writes articles.
-Running it again on the same item changes nothing (idempotent).
+A :class:`Pipeline` is built once from settings (``Pipeline.from_settings``) by every
+producer: feed polls, the spiders' store stage, the service's jobs and the demo. Items go
+through :meth:`Pipeline.ingest` (or :meth:`Pipeline.carried` / :meth:`Pipeline.reject`)
+within the producer's unit of work; :meth:`Pipeline.finish` ends a batch. Nothing else
+writes articles. Running it again on the same item changes nothing (idempotent).
 """
 
 from __future__ import annotations
@@ -12,29 +16,27 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.config.settings import StorySettings
+from ingest.config.settings import Settings, StorySettings
+from ingest.flags.refresh import refresh_flags
 from ingest.framing.codebook import Codebook, story_codebook
-from ingest.framing.detect import detect_frames, scoring_version
-from ingest.framing.phrases import PHRASES_VERSION, extract_phrases
+from ingest.framing.reading import frame_article
 from ingest.model.clusters import EventTerms
 from ingest.model.dedup import Signature
-from ingest.model.frames import FrameHit
 from ingest.model.items import Article, RawItem, StoryMatch
 from ingest.pipeline.clusters import WINDOW as CLUSTER_WINDOW
 from ingest.pipeline.clusters import best_cluster, event_terms, grow_terms
 from ingest.pipeline.dedup import band_hashes, compare, make_signature
-from ingest.pipeline.extract import extract_article
-from ingest.pipeline.normalize import normalize_item
-from ingest.pipeline.relevance import match_article
-from storage import frames, neardup, repo, versions
+from ingest.pipeline.prepare import Prepared, prepare_item, story_matches
+from storage import crawls, neardup, repo, versions
+from storage.db import unit_of_work
 
 log = logging.getLogger(__name__)
 
 NEAR_DUPLICATE_WINDOW = timedelta(days=30)
 
-# Outcomes, as counted in poll reports and the fetch log.
+# Outcomes, as counted in poll reports, crawl stats and the fetch log.
 STORED = "stored"
 DUPLICATE = "duplicate"
 IRRELEVANT = "irrelevant"
@@ -43,81 +45,93 @@ NO_BODY = "no_article_body"
 
 @dataclass(frozen=True)
 class IngestOutcome:
-    status: str  # stored | duplicate | irrelevant
+    status: str  # stored | duplicate | irrelevant | no_article_body
     article_id: int | None = None
     matched_by: str | None = None  # for duplicates: canonical_url | guid | content_hash
     new_sighting: bool = False
     updated: bool = False  # a stored article came back edited (storage.versions)
+    cluster_id: int | None = None  # the cluster a new article joined
 
 
-@dataclass(frozen=True)
-class Reading:
-    """What one story's codebook finds in an article: frames and own-voice phrases."""
+@dataclass
+class Pipeline:
+    """The item path and the end of a batch, for one configuration.
 
-    version: str  # scoring_version of the codebook that read it
-    hits: list[FrameHit]
-    phrases: frozenset[str]
+    A batch is what one producer run stores (a poll, a crawl); ``finish`` brings what
+    depends on the whole batch up to date once: the flags of every story (incremental,
+    from the earliest changed timeline day) and the outlet counts of the clusters that
+    grew. Digests need no bookkeeping here: late arrivals are read from ``fetched_at``
+    when the next digest is written."""
 
+    settings: Settings
+    factory: sessionmaker[Session]
+    stories: tuple[StorySettings, ...]
+    window: timedelta = NEAR_DUPLICATE_WINDOW
+    codebook_dir: Path | None = None
+    changed: int = 0  # articles stored or re-framed since the last finish
+    grown_clusters: set[int] = field(default_factory=set)
 
-@dataclass(frozen=True)
-class Prepared:
-    """The pure part of the path for one item, computed before the writer takes it (in a
-    worker process for large polls). ``matches`` is None when the stories were not
-    given; then the writer computes the rest, through the same functions."""
+    @classmethod
+    def from_settings(cls, settings: Settings, factory: sessionmaker[Session]) -> Pipeline:
+        return cls(
+            settings, factory, settings.active_stories,
+            settings.dedup.window_delta, settings.config_dir,
+        )  # fmt: skip
 
-    article: Article
-    has_body: bool  # a fetched page had an article body
-    matches: tuple[StoryMatch, ...] | None = None
-    signature: Signature | None = None
-    terms: EventTerms | None = None
-    readings: Mapping[str, Reading] = field(default_factory=dict)
+    def prepare(self, raw: RawItem) -> Prepared:
+        """The pure part (what worker processes run): see :func:`prepare_item`."""
+        return prepare_item(raw, self.stories, self.codebook_dir)
 
+    def ingest(
+        self,
+        session: Session,
+        raw: RawItem,
+        source_id: int,
+        *,
+        require_body: bool = False,
+        prepared: Prepared | None = None,
+    ) -> IngestOutcome:
+        """Walk one raw item to the store within the caller's unit of work.
 
-def prepare_item(
-    raw: RawItem,
-    stories: Sequence[StorySettings] | None = None,
-    codebook_dir: Path | None = None,
-) -> Prepared:
-    """Pure part of the path: extract the page (if fetched) and normalise; given the
-    stories, also relevance and, for an article on a story, its near-duplicate signature,
-    event terms and each story's reading."""
-    extracted = extract_article(raw.html, raw.final_url or raw.url) if raw.html else None
-    article = normalize_item(raw, extracted)
-    has_body = bool(extracted and extracted.text)
-    if stories is None:
-        return Prepared(article, has_body)
-    matches = story_matches(stories, article)
-    if not matches:
-        return Prepared(article, has_body, matches)
-    matched = {m.story for m in matches}
-    readings = {
-        s.name: read_article(article, story_codebook(s, codebook_dir))
-        for s in stories
-        if s.name in matched
-    }
-    return Prepared(
-        article,
-        has_body,
-        matches,
-        make_signature(article.text),
-        event_terms(article.title, article.text or article.summary),
-        readings,
-    )
+        ``require_body``: a crawled page without an article body is remembered and
+        skipped (a feed entry still has its summary, so feeds keep such items).
+        ``prepared``: the pure part, when a worker process computed it already."""
+        outcome = ingest_item(
+            session, raw, source_id, self.stories, window=self.window,
+            codebook_dir=self.codebook_dir, require_body=require_body, prepared=prepared,
+        )  # fmt: skip
+        if outcome.status == STORED or outcome.updated:
+            self.changed += 1
+        if outcome.cluster_id is not None:
+            self.grown_clusters.add(outcome.cluster_id)
+        return outcome
 
+    def carried(
+        self, session: Session, article_id: int, source_id: int, url: str,
+        guid: str | None, seen_at: datetime,
+    ) -> bool:  # fmt: skip
+        """A source carries an article that is stored already: a new sighting?"""
+        return repo.add_sighting(
+            session, article_id, source_id, url, guid, "canonical_url", seen_at
+        )
 
-def story_matches(stories: Sequence[StorySettings], article: Article) -> tuple[StoryMatch, ...]:
-    """The stories the article belongs to (headline, summary and text)."""
-    return tuple(match_article(stories, article.title, f"{article.summary}\n{article.text}"))
+    def reject(
+        self, session: Session, url: str, source_id: int, reason: str, seen_at: datetime
+    ) -> None:
+        """A page that can never be an article: remembered, so it is not fetched again."""
+        crawls.remember_rejected(session, url, source_id, reason, seen_at)
 
-
-def read_article(article: Article, codebook: Codebook) -> Reading:
-    """Frames (with voice and evidence) and own-voice phrases under one codebook."""
-    body = article.text or article.summary
-    return Reading(
-        scoring_version(codebook),
-        detect_frames(codebook, article.title, body, article.language),
-        extract_phrases(article.title, body, article.language),
-    )
+    def finish(self, now: datetime, *, refresh: bool = False) -> int:
+        """End a batch: cluster outlet counts, then the flags when anything changed (or
+        ``refresh``: after a run that may have died before finishing). New flags."""
+        if self.grown_clusters:
+            with unit_of_work(self.factory) as session:
+                neardup.refresh_outlet_counts(session, sorted(self.grown_clusters))
+        new_flags = 0
+        if self.changed or refresh:
+            new_flags = refresh_flags(self.settings, self.factory, now)
+        self.changed, self.grown_clusters = 0, set()
+        return new_flags
 
 
 def ingest_item(
@@ -131,13 +145,7 @@ def ingest_item(
     require_body: bool = False,
     prepared: Prepared | None = None,
 ) -> IngestOutcome:
-    """Walk one raw item to the store within the caller's unit of work.
-
-    ``require_body``: a crawled page without an article body is remembered and skipped
-    (a feed entry still has its summary, so feeds keep such items).
-    ``prepared``: ``prepare_item(raw, stories, codebook_dir)`` when a worker process
-    already computed it (or ``prepare_item(raw)``: the writer does the rest).
-    """
+    """One item's path (see :meth:`Pipeline.ingest`, which producers call)."""
     ready = prepared or prepare_item(raw, stories, codebook_dir)
     article = ready.article
     if require_body and raw.html is not None and not ready.has_body:
@@ -145,9 +153,7 @@ def ingest_item(
             session, article.canonical_url, source_id, article.guid, NO_BODY, raw.fetched_at
         )
         return IngestOutcome(NO_BODY)
-    matches = ready.matches
-    if matches is None:
-        matches = story_matches(stories, article)
+    matches = ready.matches if ready.matches is not None else story_matches(stories, article)
     if not matches:
         repo.remember_seen(
             session, article.canonical_url, source_id, article.guid, "no story", raw.fetched_at
@@ -177,36 +183,23 @@ def ingest_article(
     the frames it uses for each of its stories. ``prepared``: the pure results for this
     article, computed already (see :func:`prepare_item`)."""
     outcome = store_article(session, article, source_id, matches)
-    if outcome.article_id is not None and (outcome.status == STORED or outcome.updated):
-        if outcome.status == STORED:
-            signature = prepared.signature if prepared else make_signature(article.text)
-            original = mark_near_duplicates(session, outcome.article_id, article, window, signature)
-            terms = prepared.terms if prepared else None
-            assign_cluster(session, outcome.article_id, article, original, matches[0].story, terms)
-        for match in matches:  # new, or edited: (re-)frame it
-            codebook = (codebooks or {}).get(match.story)
-            if codebook is not None:
-                reading = prepared.readings.get(match.story) if prepared else None
-                frame_article(session, outcome.article_id, article, match.story, codebook, reading)
+    article_id = outcome.article_id
+    if article_id is None or not (outcome.status == STORED or outcome.updated):
+        return outcome
+    if outcome.status == STORED:
+        signature = prepared.signature if prepared else make_signature(article.text)
+        original = mark_near_duplicates(session, article_id, article, window, signature)
+        terms = prepared.terms if prepared else None
+        cluster_id = assign_cluster(session, article_id, article, original, matches[0].story, terms)
+        outcome = IngestOutcome(
+            outcome.status, article_id, new_sighting=outcome.new_sighting, cluster_id=cluster_id
+        )
+    for match in matches:  # new, or edited: (re-)frame it
+        codebook = (codebooks or {}).get(match.story)
+        if codebook is not None:
+            reading = prepared.readings.get(match.story) if prepared else None
+            frame_article(session, article_id, article, match.story, codebook, reading)
     return outcome
-
-
-def frame_article(
-    session: Session,
-    article_id: int,
-    article: Article,
-    story: str,
-    codebook: Codebook,
-    reading: Reading | None = None,
-) -> None:
-    """Store the frames (with voice and evidence) the article uses for a story, and its
-    own-voice phrases, which emerging-phrase flags count (ingest.framing.phrases). ``reading``:
-    :func:`read_article` done already; redone if the codebook changed since."""
-    if reading is None or reading.version != scoring_version(codebook):
-        reading = read_article(article, codebook)
-    frames.replace_frames(session, article_id, story, reading.hits, reading.version)
-    version = frames.reading_version(reading.version, PHRASES_VERSION)
-    frames.replace_phrases(session, article_id, story, reading.phrases, version)
 
 
 def store_article(
@@ -235,18 +228,6 @@ def store_article(
     return IngestOutcome(
         status, article_id, None if status == STORED else matched_by, new_sighting, updated
     )
-
-
-def record_sighting(
-    session: Session,
-    article_id: int,
-    source_id: int,
-    url: str,
-    guid: str | None,
-    seen_at: datetime,
-) -> bool:
-    """A source carries an article that is already stored under this URL."""
-    return repo.add_sighting(session, article_id, source_id, url, guid, "canonical_url", seen_at)
 
 
 def timeline_date(article: Article) -> datetime:
@@ -295,7 +276,8 @@ def assign_cluster(
     terms: EventTerms | None = None,
 ) -> int:
     """Put the article in its event's cluster (a copy joins its original's). ``terms``:
-    its event terms, computed already."""
+    its event terms, computed already. The centroid is computed here; the store receives
+    the values."""
     when = timeline_date(article)
     cluster_id = (
         neardup.cluster_of(session, original) if original not in (None, article_id) else None

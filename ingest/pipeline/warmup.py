@@ -16,7 +16,7 @@ from ingest.framing.codebook import story_codebook
 from ingest.framing.detect import detect_frames
 from ingest.framing.phrases import extract_phrases
 from ingest.model.items import RawItem
-from ingest.pipeline.run import prepare_item
+from ingest.pipeline.prepare import prepare_item
 
 _TEXT = "Belarus released political prisoners after talks with a US envoy, officials said. "
 LANGUAGES = ("en", "ru", "be", "pl", "uk")

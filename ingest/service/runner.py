@@ -29,9 +29,9 @@ from sqlalchemy import Engine
 
 from ingest.config.settings import Settings
 from ingest.fetch.client import Fetcher
+from ingest.pipeline.workers import Preparer
 from ingest.service.lock import ServiceLock
 from ingest.service.metrics import MetricsServer, ServiceMetrics
-from ingest.sources.harvest import Preparer
 from ingest.sources.poll import PollOptions, poll_feeds, sync_config_sources
 from storage import maintenance, migrate
 from storage.db import make_session_factory, unit_of_work

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.config.settings import Settings
+from ingest.pipeline.run import Pipeline
 from storage import crawls
 from storage.db import unit_of_work
 
@@ -111,7 +112,8 @@ def crawl_sites(
     on_done: Callable[[CrawlReport], None] | None = None,
     stop: threading.Event | None = None,
 ) -> list[CrawlReport]:
-    """Crawl the configured sites (or those named), one process after another.
+    """Crawl the configured sites (or those named), one process after another, then end
+    the batch (:func:`finish_crawls`).
 
     Setting ``stop`` (the service's shutdown flag) stops the running crawl process and
     starts no further one.
@@ -137,7 +139,21 @@ def crawl_sites(
         reports.append(report)
         if on_done:
             on_done(report)
+    finish_crawls(settings, factory, reports)
     return reports
+
+
+def finish_crawls(
+    settings: Settings, factory: sessionmaker[Session], reports: Sequence[CrawlReport]
+) -> int:
+    """End the crawls' batch in this process (cluster counts, flags): the children store,
+    and a child killed at its time limit cannot finish for itself. New flags."""
+    stored = any(r.new_articles or r.failed for r in reports)
+    pipeline = Pipeline.from_settings(settings, factory)
+    new_flags = pipeline.finish(datetime.now(UTC), refresh=stored)
+    if new_flags:
+        log.info("crawls raised %d new flags", new_flags)
+    return new_flags
 
 
 def crawl_site(

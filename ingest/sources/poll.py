@@ -15,17 +15,17 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.config.settings import FeedSettings, Settings
 from ingest.fetch.client import Fetcher
 from ingest.model.errors import HTTPStatusError
-from ingest.pipeline.run import DUPLICATE, IRRELEVANT, STORED, ingest_item, record_sighting
+from ingest.pipeline.run import DUPLICATE, IRRELEVANT, STORED, Pipeline
+from ingest.pipeline.workers import Preparer
 from ingest.sources.harvest import (
     Harvest,
-    Preparer,
+    PollJob,
     SharedPages,
     Validators,
     body_hash,
@@ -112,8 +112,9 @@ def poll_feeds(
     options: PollOptions | None = None,
     preparer: Preparer | None = None,
 ) -> PollReport:
-    """Poll the configured feeds (or those named in ``only``) once. ``preparer``: the
-    service's worker processes, kept across polls (default: this poll's own)."""
+    """Poll the configured feeds (or those named in ``only``) once: one batch of the
+    pipeline. ``preparer``: the service's worker processes, kept across polls (default:
+    this poll's own)."""
     opts = options or PollOptions(only=only, force=force, refresh_flags=True)
     feeds = [settings.feed(name) for name in opts.only] if opts.only else list(settings.feeds)
     source_ids = _source_ids(settings, factory, feeds, opts.sync_sources, now())
@@ -121,58 +122,67 @@ def poll_feeds(
     due, waiting = _split_due(factory, feeds, source_ids, opts, now())
     if not opts.due_only:
         report.feeds += [_skipped(feed, until) for feed, until in waiting]
-    validators = _load_validators(factory, [source_ids[f.name] for f in due])
+    pipeline = Pipeline.from_settings(settings, factory)
     with (
         _reader(factory) as reader,
         _preparer(preparer) as workers,
         ThreadPoolExecutor(settings.fetch.concurrency, "fw-feed") as feed_pool,
         ThreadPoolExecutor(settings.fetch.concurrency, "fw-page") as page_pool,
     ):
-        pages = SharedPages(page_pool, fetcher)
-        pacing = WriterPacing()
-        backlog = Backlog(HARVESTS_AHEAD_PER_FETCH * settings.fetch.concurrency)
+        job = PollJob(settings, reader, fetcher, SharedPages(page_pool, fetcher), now, workers)
+        turns = _FeedTurns(feed_pool, job, source_ids, settings.fetch.concurrency, opts.stop)
+        for harvest in turns.harvests(due, _load_validators(factory, list(source_ids.values()))):
+            feed_report = _apply(harvest, source_ids[harvest.feed.name], pipeline, now(), turns)
+            job.pages.forget(item.url for item in harvest.items)
+            harvest.release()
+            report.feeds.append(feed_report)
+            if on_feed_done:
+                on_feed_done(feed_report)
+    refresh = opts.refresh_flags and not _stopping(opts)
+    report.new_flags = pipeline.finish(now(), refresh=refresh)
+    return report
+
+
+class _FeedTurns:
+    """Harvests run in the feed threads, handed to the writer in config order (so the
+    first outlet to carry an article is the same on every run), at most
+    ``HARVESTS_AHEAD_PER_FETCH`` per fetch thread ahead of it (see :class:`Backlog`)."""
+
+    def __init__(
+        self, pool: ThreadPoolExecutor, job: PollJob, source_ids: dict[str, int],
+        concurrency: int, stop: threading.Event | None,
+    ) -> None:  # fmt: skip
+        self.pool, self.job, self.source_ids, self.stop = pool, job, source_ids, stop
+        self.backlog = Backlog(HARVESTS_AHEAD_PER_FETCH * concurrency)
+        self.pacing = WriterPacing()
+
+    def stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    def harvests(
+        self, due: list[FeedSettings], validators: dict[int, Validators]
+    ) -> Iterator[Harvest]:
         futures = [
-            feed_pool.submit(
-                _harvest_in_turn,
-                backlog,
-                turn,
-                opts.stop,
-                feed,
-                source_ids[feed.name],
-                validators[source_ids[feed.name]],
-                settings,
-                reader,
-                fetcher,
-                pages,
-                now,
-                workers,
-            )
+            self.pool.submit(self._in_turn, turn, feed, validators[self.source_ids[feed.name]])
             for turn, feed in enumerate(due)
         ]
         try:
             for future in futures:
-                if _stopping(opts) or future.cancelled():
+                if self.stopping() or future.cancelled():
                     future.cancel()  # not applied: the feed's state is untouched
                     continue
                 harvest = future.result()
-                backlog.taken()
-                if _stopping(opts):
-                    continue  # fetched while shutting down (perhaps cut short): not applied
-                feed_report = _apply(
-                    harvest, source_ids[harvest.feed.name], settings, factory, now(), pacing
-                )
-                pages.forget(item.url for item in harvest.items)
-                harvest.release()
-                report.feeds.append(feed_report)
-                if on_feed_done:
-                    on_feed_done(feed_report)
+                self.backlog.taken()
+                if not self.stopping():  # fetched while shutting down: not applied
+                    yield harvest
         finally:
-            backlog.open()  # stopped or failed: no harvest waits for its turn
-    if report.total("stored") or (opts.refresh_flags and not _stopping(opts)):
-        from ingest.flags.refresh import refresh_flags  # the pipeline imports this module's peers
+            self.backlog.open()  # stopped or failed: no harvest waits for its turn
 
-        report.new_flags = refresh_flags(settings, factory, now())
-    return report
+    def _in_turn(self, turn: int, feed: FeedSettings, validators: Validators) -> Harvest:
+        self.backlog.wait_for_turn(turn)
+        if self.stopping():
+            return Harvest(feed)  # stopping: not fetched, not applied
+        return harvest_feed(feed, self.source_ids[feed.name], validators, self.job)
 
 
 class Backlog:
@@ -200,15 +210,6 @@ class Backlog:
         with self._changed:
             self._open = True
             self._changed.notify_all()
-
-
-def _harvest_in_turn(
-    backlog: Backlog, turn: int, stop: threading.Event | None, feed: FeedSettings, *args: Any
-) -> Harvest:
-    backlog.wait_for_turn(turn)
-    if stop is not None and stop.is_set():
-        return Harvest(feed)  # stopping: not fetched, not applied
-    return harvest_feed(feed, *args)
 
 
 @contextmanager
@@ -307,23 +308,19 @@ def _load_validators(
 
 
 def _apply(
-    harvest: Harvest,
-    source_id: int,
-    settings: Settings,
-    factory: sessionmaker[Session],
-    now: datetime,
-    pacing: WriterPacing,
+    harvest: Harvest, source_id: int, pipeline: Pipeline, now: datetime, turns: _FeedTurns
 ) -> FeedReport:
     """Writer side of one feed poll: items through the pipeline, then state and log."""
     report = FeedReport(harvest.feed.name)
-    with unit_of_work(factory) as session:
+    settings, pacing = pipeline.settings, turns.pacing
+    with unit_of_work(pipeline.factory) as session:
         dialect = session.get_bind().dialect.name
         state = repo.feed_state(session, source_id)
         state.last_polled_at = now
         if harvest.error is not None:
             _record_failure(state, harvest.error, report, settings, now)
         else:
-            _ingest_items(session, harvest, source_id, settings, report, now, pacing)
+            _ingest_items(session, harvest, source_id, pipeline, report, now, pacing)
             _record_success(state, harvest, report, settings, now)
         for page_log in harvest.page_logs:
             repo.log_fetch(session, source_id=source_id, started_at=now, **page_log)
@@ -360,27 +357,22 @@ def _ingest_items(
     session: Session,
     harvest: Harvest,
     source_id: int,
-    settings: Settings,
+    pipeline: Pipeline,
     report: FeedReport,
     now: datetime,
     pacing: WriterPacing,
 ) -> None:
-    stories = settings.active_stories
     report.entries = len(harvest.parsed.entries) if harvest.parsed else 0
     report.new_entries = len(harvest.items)
     for entry, article_id in harvest.carried:
-        if record_sighting(session, article_id, source_id, entry.link, entry.guid, now):
+        if pipeline.carried(session, article_id, source_id, entry.link, entry.guid, now):
             report.duplicates += 1
     prepared = harvest.prepared or [None] * len(harvest.items)
     for item, ready in zip(harvest.items, prepared, strict=True):
         started = time.perf_counter()
         try:
             with session.begin_nested():  # one bad item rolls back alone
-                outcome = ingest_item(
-                    session, item, source_id, stories,
-                    window=settings.dedup.window_delta, codebook_dir=settings.config_dir,
-                    prepared=ready,
-                )  # fmt: skip
+                outcome = pipeline.ingest(session, item, source_id, prepared=ready)
             report.item_seconds.append(time.perf_counter() - started)
         except Exception as exc:
             log.exception(
