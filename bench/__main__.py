@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import harness, report
+from bench.perf import harness, report
 
 
 def _plan(args: argparse.Namespace) -> harness.Plan:

@@ -6,7 +6,7 @@ A crawl runs in its own process (``python -m spiders.run``, started by
 - :mod:`spiders.news` — the config-driven news-site spider (listings, pagination, sitemaps);
 - :mod:`spiders.links` and :mod:`spiders.sitemaps` — pure link and sitemap reading;
 - :mod:`spiders.middlewares` — the SSRF guard and retries with backoff;
-- :mod:`spiders.pipelines` — hands every page to :func:`ingest.pipeline.run.ingest_item`;
+- :mod:`spiders.pipelines` — hands every page to :meth:`ingest.pipeline.run.Pipeline.ingest`;
 - :mod:`spiders.store` — the crawl's one thread that talks to the database;
 - :mod:`spiders.extensions` — writes the run's stats for the parent to record.
 

@@ -1,4 +1,4 @@
-"""The item pipeline: every crawled page goes to :func:`ingest.pipeline.run.ingest_item`.
+"""The item pipeline: every crawled page goes to :meth:`ingest.pipeline.run.Pipeline.ingest`.
 
 Items are :class:`ingest.model.items.RawItem` (an article page, ``html`` set),
 :class:`spiders.store.CarriedLink` (a stored article the site links to: a sighting) or

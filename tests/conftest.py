@@ -17,7 +17,7 @@ import brotli
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench import hostile
+from tests.support import hostile
 from ingest.demo.webfixture import FixtureServer
 from storage import migrate
 from storage.db import make_engine, make_session_factory, private_schema
@@ -128,7 +128,7 @@ BAD_ROUTES = {
     "/bad/gzip-bomb": _gzip_bomb,
     "/bad/garbage": _garbage,
     "/bad/encoded": _encoded,
-    **hostile.ROUTES,  # redirect anywhere, trickled headers, bombs (see bench/hostile.py)
+    **hostile.ROUTES,  # redirect anywhere, trickled headers, bombs (see tests/support/hostile.py)
 }
 
 

@@ -34,7 +34,7 @@ from ingest.web.api import create_app
 from storage.db import make_engine, make_session_factory, unit_of_work
 from storage.models import Digest
 from tests.conftest import run_cli, write_config
-from tests.search_corpus import CORPUS, STORY, corpus_database
+from tests.support.search_corpus import CORPUS, STORY, corpus_database
 from tests.test_search import INJECTIONS
 
 TOKEN = "test-token-0123456789abcdef"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import synthweb
+from tests.support import synthweb
 from ingest.config.settings import builtin_story
 from ingest.pipeline.extract import extract_article
 from ingest.pipeline.relevance import match_article

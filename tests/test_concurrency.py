@@ -1,10 +1,10 @@
-"""Concurrency (issue 9, item 7): the CI variant of ``python -m bench.contention``.
+"""Concurrency (issue 9, item 7): the CI variant of ``python -m bench.stress.contention``.
 
 The service writes while the API is hit continuously, `framewatch search` and `framewatch
 digest` run one after another and a one-shot `framewatch poll` runs beside them, all as
 subprocesses of the real CLI on one database. No caller may see an error (no "database is
 locked", no non-zero exit, no 5xx), and the store must hold every published entry once.
-The long run is ``python -m bench.contention --minutes 5`` (the README, "Reliability").
+The long run is ``python -m bench.stress.contention --minutes 5`` (the README, "Reliability").
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import contention
+from bench.stress import contention
 from storage.db import SQLITE_BUSY_TIMEOUT_MS, make_engine
 from tests.conftest import PG_URL_ENV
 

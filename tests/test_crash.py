@@ -1,9 +1,9 @@
-"""Crash safety (issue 9, item 6): the CI variant of ``python -m bench.crash``.
+"""Crash safety (issue 9, item 6): the CI variant of ``python -m bench.stress.crash``.
 
 Ingestion (a forked poll, the service) is killed with SIGKILL at random moments and
 restarted until it completes; the store must then hold every expected article, sighting
 and irrelevant entry exactly once, with nothing half-written and a clean integrity check.
-The long run is ``python -m bench.crash --trials 200`` (see the README, "Reliability").
+The long run is ``python -m bench.stress.crash --trials 200`` (see the README, "Reliability").
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select
 
-from bench import crash
+from bench.stress import crash
 from ingest.config.settings import load_settings
 from ingest.fetch.client import Fetcher
 from ingest.sources.poll import poll_feeds

@@ -32,7 +32,7 @@ from storage import crawls, migrate, repo
 from storage.db import make_engine, make_session_factory, unit_of_work
 from storage.models import Article, ArticleFrame, CrawlRun
 from tests.conftest import run_cli
-from tests.crawlsite import (
+from tests.support.crawlsite import (
     ARTICLE_PATTERN,
     crawl_config,
     crawl_server,

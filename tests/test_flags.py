@@ -17,7 +17,7 @@ from ingest.flags.rules import (
 )
 from ingest.framing.phrases import extract_phrases
 from ingest.model.flags import TimelineArticle
-from tests import phrase_month
+from tests.support import phrase_month
 
 T0 = datetime(2025, 9, 1, 9, 0, tzinfo=UTC)
 TZ = ZoneInfo("Europe/Minsk")

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench import fuzz_feeds, hostile
+from bench.stress import fuzz_feeds
 from ingest.config.settings import load_settings
 from ingest.demo.webfixture import FixtureServer
 from ingest.fetch.client import Fetcher
@@ -28,6 +28,7 @@ from ingest.sources.poll import poll_feeds
 from storage import migrate
 from storage.db import make_engine, make_session_factory
 from tests.conftest import write_config
+from tests.support import hostile
 
 ALL_FORMS = hostile.LOOPBACK_FORMS + hostile.OTHER_FORMS
 NOT_A_URL = {"0177.0.0.1"}  # httpx refuses the URL itself (FetchError, not BlockedAddress)
@@ -184,7 +185,7 @@ def test_xml_attacks_are_refused_quickly(name: str, canary: hostile.Canary) -> N
 
 
 def test_fuzzed_feeds_never_escape(tmp_path: Path) -> None:
-    """The CI variant of ``python -m bench.fuzz_feeds`` (which runs 100,000 inputs)."""
+    """The CI variant of ``python -m bench.stress.fuzz_feeds`` (which runs 100,000 inputs)."""
     report = fuzz_feeds.run(3_000, seed=9, seeds=fuzz_feeds.load_seeds())
     print(report.summary())
     assert report.inputs == 3_000

@@ -35,7 +35,7 @@ from ingest.pipeline.run import ingest_article
 from storage import frames, repo
 from storage.db import unit_of_work
 from storage.models import Article, Flag
-from tests import phrase_month
+from tests.support import phrase_month
 from tests.conftest import run_cli, write_config
 
 TZ = ZoneInfo("Europe/Minsk")

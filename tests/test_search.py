@@ -24,7 +24,7 @@ from storage.filters import SearchFilters, check_filters
 from storage.models import Article, Flag
 from storage.search import highlight_spans, plain, search_articles, split_marked
 from tests.conftest import run_cli, write_config
-from tests.search_corpus import CORPUS, STORY, build_corpus, corpus_database
+from tests.support.search_corpus import CORPUS, STORY, build_corpus, corpus_database
 
 INJECTIONS = [
     "'; DROP TABLE articles; --", "\" OR 1=1", "NEAR(", "*", "^", "title:", "title:belarus",

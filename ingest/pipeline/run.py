@@ -96,14 +96,41 @@ class Pipeline:
         ``require_body``: a crawled page without an article body is remembered and
         skipped (a feed entry still has its summary, so feeds keep such items).
         ``prepared``: the pure part, when a worker process computed it already."""
-        outcome = ingest_item(
-            session, raw, source_id, self.stories, window=self.window,
-            codebook_dir=self.codebook_dir, require_body=require_body, prepared=prepared,
-        )  # fmt: skip
+        ready = prepared or self.prepare(raw)
+        outcome = self._store(session, raw, source_id, ready, require_body)
         if outcome.status == STORED or outcome.updated:
             self.changed += 1
         if outcome.cluster_id is not None:
             self.grown_clusters.add(outcome.cluster_id)
+        return outcome
+
+    def _store(
+        self, session: Session, raw: RawItem, source_id: int, ready: Prepared, require_body: bool
+    ) -> IngestOutcome:
+        article = ready.article
+        if require_body and raw.html is not None and not ready.has_body:
+            repo.remember_seen(
+                session, article.canonical_url, source_id, article.guid, NO_BODY, raw.fetched_at
+            )
+            return IngestOutcome(NO_BODY)
+        matches = ready.matches
+        if matches is None:
+            matches = story_matches(self.stories, article)
+        if not matches:
+            repo.remember_seen(
+                session, article.canonical_url, source_id, article.guid, "no story",
+                raw.fetched_at,
+            )  # fmt: skip
+            return IngestOutcome(IRRELEVANT)
+        matched = {m.story for m in matches}
+        codebooks = {
+            s.name: story_codebook(s, self.codebook_dir) for s in self.stories if s.name in matched
+        }
+        full = ready if ready.matches else None
+        outcome = ingest_article(session, article, source_id, matches, self.window, codebooks, full)
+        if outcome.article_id is not None:  # what the entry looked like, to notice edits
+            digest = versions.entry_digest(raw.title, raw.summary)
+            versions.remember_entry(session, source_id, outcome.article_id, digest)
         return outcome
 
     def carried(
@@ -132,42 +159,6 @@ class Pipeline:
             new_flags = refresh_flags(self.settings, self.factory, now)
         self.changed, self.grown_clusters = 0, set()
         return new_flags
-
-
-def ingest_item(
-    session: Session,
-    raw: RawItem,
-    source_id: int,
-    stories: Sequence[StorySettings],
-    *,
-    window: timedelta = NEAR_DUPLICATE_WINDOW,
-    codebook_dir: Path | None = None,
-    require_body: bool = False,
-    prepared: Prepared | None = None,
-) -> IngestOutcome:
-    """One item's path (see :meth:`Pipeline.ingest`, which producers call)."""
-    ready = prepared or prepare_item(raw, stories, codebook_dir)
-    article = ready.article
-    if require_body and raw.html is not None and not ready.has_body:
-        repo.remember_seen(
-            session, article.canonical_url, source_id, article.guid, NO_BODY, raw.fetched_at
-        )
-        return IngestOutcome(NO_BODY)
-    matches = ready.matches if ready.matches is not None else story_matches(stories, article)
-    if not matches:
-        repo.remember_seen(
-            session, article.canonical_url, source_id, article.guid, "no story", raw.fetched_at
-        )
-        return IngestOutcome(IRRELEVANT)
-    matched = {m.story for m in matches}
-    codebooks = {s.name: story_codebook(s, codebook_dir) for s in stories if s.name in matched}
-    outcome = ingest_article(
-        session, article, source_id, matches, window, codebooks, ready if ready.matches else None
-    )
-    if outcome.article_id is not None:  # what the entry looked like, to notice edits
-        digest = versions.entry_digest(raw.title, raw.summary)
-        versions.remember_entry(session, source_id, outcome.article_id, digest)
-    return outcome
 
 
 def ingest_article(

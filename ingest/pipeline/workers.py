@@ -23,7 +23,7 @@ class Preparer:
     """The pure, CPU-heavy part of the pipeline (``prepare_item``: extraction,
     normalisation, language, relevance, signature, frames and phrases) for a poll's pages,
     in worker processes, so it uses every core while the writing thread stores. Each item
-    still takes the one path: the writer hands the result to ``ingest_item``, which would
+    still takes the one path: the writer hands the result to ``Pipeline.ingest``, which would
     otherwise compute the same thing through the same functions.
 
     Workers are forked from a fork server that imported the pipeline and loaded its models

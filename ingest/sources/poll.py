@@ -119,9 +119,7 @@ def poll_feeds(
     feeds = [settings.feed(name) for name in opts.only] if opts.only else list(settings.feeds)
     source_ids = _source_ids(settings, factory, feeds, opts.sync_sources, now())
     report = PollReport()
-    due, waiting = _split_due(factory, feeds, source_ids, opts, now())
-    if not opts.due_only:
-        report.feeds += [_skipped(feed, until) for feed, until in waiting]
+    due = _due_feeds(factory, feeds, source_ids, opts, now(), report)
     pipeline = Pipeline.from_settings(settings, factory)
     with (
         _reader(factory) as reader,
@@ -269,6 +267,21 @@ def _source_ids(
         if all(f.name in ids for f in feeds):
             return ids
     return sync_config_sources(settings, factory, now)
+
+
+def _due_feeds(
+    factory: sessionmaker[Session],
+    feeds: list[FeedSettings],
+    ids: dict[str, int],
+    opts: PollOptions,
+    now: datetime,
+    report: PollReport,
+) -> list[FeedSettings]:
+    """The feeds to poll now; a one-shot poll reports the others as skipped."""
+    due, waiting = _split_due(factory, feeds, ids, opts, now)
+    if not opts.due_only:
+        report.feeds += [_skipped(feed, until) for feed, until in waiting]
+    return due
 
 
 def _split_due(

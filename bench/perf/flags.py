@@ -1,6 +1,6 @@
 """Flag recomputation at scale: ``refresh_flags`` over a year of stored coverage.
 
-    python -m bench.flags [--count 100000] [--days 365] [--outlets 40]
+    python -m bench.perf.flags [--count 100000] [--days 365] [--outlets 40]
                           [--database-url URL] [--json PATH]
 
 Builds synthetic stored coverage of one story (seeded, so every run stores the same):
@@ -10,7 +10,7 @@ Zipf-like frequencies and function words between them, with 0-3 frames in some v
 (more on "event" days), and every two weeks a new phrase that several outlets pick up
 (what ``emerging_phrase`` should find). Phrases are extracted with the real
 ``ingest.framing.phrases.extract_phrases``; rows are bulk-inserted (the pipeline's own
-throughput is measured by bench/framing.py and bench/dedup.py).
+throughput is measured by bench/perf/framing.py and bench/perf/dedup.py).
 
 Then it times ``ingest.flags.refresh.refresh_flags``: the first refresh (no state yet: every
 flag computed), one with nothing changed, one after a new day of articles (what the

@@ -1,4 +1,8 @@
-"""A synthetic news web for the benchmark harness: feeds, article pages and a slow server.
+"""The synthetic news web of the benchmarks and tests: articles, pages, feeds and a server.
+
+One generator for every fixture web: the benchmark harness (``python -m bench``), the
+crawl and service benchmarks (``bench.perf``), the crash and contention trials
+(``bench.stress``) and the tests that check them all build their pages and feeds here.
 
 Every text here is generated from the templates and word lists below (no real article is
 quoted). Pages are about 30 kB of HTML with the boilerplate of a news site (navigation,
@@ -6,33 +10,38 @@ scripts, teasers, cookie banner, footer), in English, Russian, Belarusian, Polis
 Ukrainian. Most are on the default story (Belarus's political prisoners and the releases
 negotiated with the US); ``OFF_STORY_SHARE`` are about other things; ``COPY_SHARE`` of the
 pages are near copies of an earlier on-story page (sentences dropped and edited, as
-outlets rewrite agency copy). The server answers every request after a random 20-50 ms
-delay (``LATENCY_MS``), the round trip of a real news site, so concurrency matters.
+outlets rewrite agency copy). The harness's server answers every request after a random
+20-50 ms delay (``LATENCY_MS``), the round trip of a real news site, so concurrency
+matters; the trials serve the same pages without delay (``NO_LATENCY``).
 """
 
 from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import random
+import signal
+import sys
 import threading
 import time
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
-from bench.dedup import _near_copy
-from bench.service import served_in_process
-from ingest.demo.webfixture import FixtureServer
+from ingest.demo.webfixture import FixtureServer, Route
 
 LANGUAGES = ("en", "ru", "be", "pl", "uk")
 OFF_STORY_SHARE = 0.15
 COPY_SHARE = 0.20
 LATENCY_MS = (20.0, 50.0)
+NO_LATENCY = (0.0, 0.0)
 T0 = datetime(2025, 9, 1, 6, 0, tzinfo=UTC)
 
 # {n} a number, {city} a town, {name} a freed person, {day} a weekday.
@@ -452,7 +461,9 @@ def _fill(template: str, rng: random.Random, n: int, cities: list[str], language
     )  # fmt: skip
 
 
-def _original(n: int, rng: random.Random, on_story: bool) -> tuple[str, list[str]]:
+def original(n: int, rng: random.Random, on_story: bool, published: datetime) -> Page:
+    """Page ``n``: an original article (in ``LANGUAGES[n % 5]``) of about 450 words, on
+    the default story or about something else."""
     language = LANGUAGES[n % len(LANGUAGES)]
     cities = CITIES if on_story else OFF_CITIES
     lead = _fill((LEADS if on_story else OFF_LEADS)[language], rng, n, cities, language)
@@ -462,28 +473,38 @@ def _original(n: int, rng: random.Random, on_story: bool) -> tuple[str, list[str
             sentences.append(_fill(rng.choice(STORY[language]), rng, n, cities, language))
         else:
             sentences.append(_filler(rng, language))
-    return language, sentences
+    title = lead.split(" after ")[0].split(" после ")[0].rstrip(".")[:90]
+    return Page(n, language, on_story, None, f"{title} #{n}", tuple(sentences), published)
+
+
+def near_copy(rng: random.Random, sentences: list[str], words: list[str]) -> list[str]:
+    """Sentences as an outlet rewriting them keeps them: about 15 % dropped, and one in ten
+    of the rest replaced by 15 words drawn from ``words``."""
+    kept = [s for s in sentences if rng.random() > 0.15]
+    return [s if rng.random() > 0.1 else " ".join(rng.choices(words, k=15)) + "." for s in kept]
+
+
+def copy_of(source: Page, n: int, rng: random.Random, published: datetime) -> Page:
+    """Page ``n``: a near copy of ``source``, its lead kept (outlets keep the agency's first
+    line) and the rest edited (:func:`near_copy`)."""
+    kept = [source.sentences[0], *near_copy(rng, list(source.sentences[1:]),
+                                            WORDS[source.language])]  # fmt: skip
+    return Page(n, source.language, True, source.n, source.title + " (update)", tuple(kept),
+                published)  # fmt: skip
 
 
 def make_pages(count: int, seed: int = 7) -> list[Page]:
+    """``count`` pages seven minutes apart: ``COPY_SHARE`` near copies of a recent on-story
+    original, the others originals, ``OFF_STORY_SHARE`` of them off the story."""
     rng = random.Random(seed)
     pages: list[Page] = []
     for n in range(count):
         published = T0 + timedelta(minutes=7 * n)
         originals = [p for p in pages[-400:] if p.on_story and p.copy_of is None]
         if originals and rng.random() < COPY_SHARE:
-            source = rng.choice(originals)
-            # the lead is kept (outlets keep the agency's first line), the rest is edited
-            kept = [source.sentences[0], *_near_copy(rng, list(source.sentences[1:]),
-                                                     WORDS[source.language])]  # fmt: skip
-            pages.append(Page(n, source.language, True, source.n, source.title + " (update)",
-                              tuple(kept), published))  # fmt: skip
-            continue
-        on_story = rng.random() >= OFF_STORY_SHARE
-        language, sentences = _original(n, rng, on_story)
-        title = sentences[0].split(" after ")[0].split(" после ")[0].rstrip(".")[:90]
-        pages.append(Page(n, language, on_story, None, f"{title} #{n}", tuple(sentences),
-                          published))  # fmt: skip
+            pages.append(copy_of(rng.choice(originals), n, rng, published))
+        else:
+            pages.append(original(n, rng, rng.random() >= OFF_STORY_SHARE, published))
     return pages
 
 
@@ -551,34 +572,63 @@ def render_page(page: Page, path: str) -> str:
 
 
 _RSS = """<?xml version="1.0" encoding="utf-8"?>
-<rss version="2.0"><channel><title>Bench outlet {f}</title><link>{{{{BASE}}}}/</link>
-<description>Synthetic feed {f}</description><language>{language}</language>{items}
+<rss version="2.0"><channel><title>Bench outlet {name}</title><link>{{{{BASE}}}}/</link>
+<description>Synthetic feed {name}</description><language>{language}</language>{items}
 </channel></rss>"""
-_ITEM = """<item><title>{title}</title><link>{{{{BASE}}}}{path}</link><guid>bench-{n}</guid>
+_ITEM = """<item><title>{title}</title><link>{{{{BASE}}}}{path}</link><guid>{guid}</guid>
 <pubDate>{date}</pubDate><description>{summary}</description></item>"""
 
 
-def generate(root: Path, feeds: int, entries: int, seed: int = 7) -> Web:
-    """``feeds`` RSS feeds of ``entries`` items, each item linking its own article page."""
+def feed_item(page: Page, path: str) -> str:
+    """The RSS item of ``page`` served at ``path``: one guid per link, so the same page
+    under two links is two entries."""
+    return _ITEM.format(
+        title=escape(page.title), path=path, guid=f"urn:bench:{path}",
+        date=format_datetime(page.published), summary=escape(page.sentences[0]),
+    )  # fmt: skip
+
+
+def feed_xml(name: str, items: Iterable[str], language: str = "en") -> str:
+    """An RSS 2.0 feed of ``items`` (from :func:`feed_item`), in the order given."""
+    return _RSS.format(name=name, language=language, items="".join(items))
+
+
+def sitemap_xml(paths: Iterable[str]) -> str:
+    urls = "".join(f"<url><loc>{{{{BASE}}}}{path}</loc></url>" for path in paths)
+    return (
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"{urls}</urlset>"
+    )
+
+
+def write_files(root: Path, files: dict[str, str]) -> int:
+    """Write ``{path: text}`` below ``root``; returns the bytes written."""
+    written = 0
+    for path, text in files.items():
+        target = root / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = text.encode()
+        target.write_bytes(data)
+        written += len(data)
+    return written
+
+
+def generate(root: Path, feeds: int, entries: int, seed: int = 7, pages: bool = True) -> Web:
+    """``feeds`` RSS feeds of ``entries`` items (newest first), each item linking its own
+    article page at ``/news/NNNNN.html``; ``pages=False`` writes the feeds alone."""
     web = Web(root)
     web.pages = make_pages(feeds * entries, seed)
-    (root / "news").mkdir(parents=True, exist_ok=True)
-    (root / "feeds").mkdir(parents=True, exist_ok=True)
     for f in range(feeds):
-        items = []
+        items, files = [], {}
         for page in web.pages[f * entries : (f + 1) * entries]:
             path = f"/news/{page.n:05d}.html"
-            html = render_page(page, path)
-            web.page_bytes += len(html.encode())
-            (root / path.lstrip("/")).write_text(html, encoding="utf-8")
-            items.append(_ITEM.format(
-                title=escape(page.title), path=path, n=page.n,
-                date=format_datetime(page.published), summary=escape(page.sentences[0]),
-            ))  # fmt: skip
-        language = LANGUAGES[f % len(LANGUAGES)]
+            if pages:
+                files[path] = render_page(page, path)
+            items.append(feed_item(page, path))
+        web.page_bytes += write_files(root, files)
         feed_path = f"/feeds/f{f:03d}.xml"
-        xml = _RSS.format(f=f, language=language, items="".join(reversed(items)))
-        (root / feed_path.lstrip("/")).write_text(xml, encoding="utf-8")
+        language = LANGUAGES[f % len(LANGUAGES)]
+        write_files(root, {feed_path: feed_xml(str(f), reversed(items), language)})
         web.feeds.append(feed_path)
     return web
 
@@ -587,15 +637,23 @@ def generate(root: Path, feeds: int, entries: int, seed: int = 7) -> Web:
 
 
 class SlowServer(FixtureServer):
-    """FixtureServer (validators, 304s, ``{{BASE}}``) that answers after a random delay."""
+    """FixtureServer (validators, 304s, ``{{BASE}}``, routes) that answers after a random
+    delay of ``latency_ms`` (none with ``NO_LATENCY``) and keeps no log of requests."""
 
-    def __init__(self, root: Path, latency_ms: tuple[float, float] = LATENCY_MS) -> None:
+    def __init__(
+        self,
+        root: Path,
+        latency_ms: tuple[float, float] = LATENCY_MS,
+        routes: dict[str, Route] | None = None,
+    ) -> None:
         self.latency_ms = latency_ms
-        super().__init__(root)
+        super().__init__(root, routes)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         handler = super()._handler_class()
         low, high = self.latency_ms
+        if high <= 0:
+            return handler
 
         class Slow(handler):  # type: ignore[valid-type,misc]
             def do_GET(self) -> None:
@@ -608,13 +666,52 @@ class SlowServer(FixtureServer):
         pass  # 10,000s of requests: keep no log
 
 
-def _serve(root: Path, latency_ms: tuple[float, float], queue: multiprocessing.Queue[str]) -> None:
-    with SlowServer(root, latency_ms) as server:
+def _serve(
+    root: Path,
+    latency_ms: tuple[float, float],
+    routes: dict[str, Route] | None,
+    quiet: bool,
+    queue: multiprocessing.Queue[str],
+) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: terminate() ends it
+    if quiet:  # clients killed or cut off mid-request reset their connections: no traces
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+    with SlowServer(root, latency_ms, routes) as server:
         server._httpd.request_queue_size = 128
         queue.put(server.base_url)
         threading.Event().wait()
 
 
-def served(root: Path, latency_ms: tuple[float, float] = LATENCY_MS) -> AbstractContextManager[str]:
-    """The web in its own process, so the benchmarked process's CPU time is its own."""
-    return served_in_process(_serve, (root, latency_ms), start_method="spawn", timeout_s=60)
+@contextmanager
+def served_in_process(
+    target: Callable[..., None],
+    args: tuple[Any, ...],
+    start_method: str = "fork",
+    timeout_s: float = 60,
+) -> Iterator[str]:
+    """Run ``target(*args, queue)`` in a daemon process and yield the base URL it puts on
+    the queue; a web served from its own process keeps its CPU time out of the measured
+    process, and out of the way of the kills and forks of crash trials."""
+    context: Any = multiprocessing.get_context(start_method)  # typeshed: BaseContext
+    queue: multiprocessing.Queue[str] = context.Queue()
+    process = context.Process(target=target, args=(*args, queue), daemon=True)
+    process.start()
+    try:
+        yield queue.get(timeout=timeout_s)
+    finally:
+        process.terminate()
+        process.join()
+
+
+def served(
+    root: Path,
+    latency_ms: tuple[float, float] = LATENCY_MS,
+    routes: dict[str, Route] | None = None,
+    *,
+    quiet: bool = False,
+    start_method: str = "spawn",
+) -> AbstractContextManager[str]:
+    """The web below ``root`` served from its own process (:class:`SlowServer`); yields its
+    base URL. Spawned by default, so the benchmarked process's CPU time is its own; routes
+    that are closures need ``start_method="fork"``."""
+    return served_in_process(_serve, (root, latency_ms, routes, quiet), start_method)

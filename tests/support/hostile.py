@@ -1,4 +1,4 @@
-"""Hostile inputs and the instruments that watch them, shared by tests and ``bench.hardening``.
+"""Hostile inputs and the instruments that watch them (tests, ``bench.stress.hardening``).
 
 - address forms that all name a local or private address, in many spellings;
 - a canary: a plain socket server on loopback that counts the connections it accepts;
@@ -302,7 +302,7 @@ ROUTES: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {
 
 def fetch_probe(url: str, max_bytes: int, timeout_s: float = 20) -> dict[str, Any]:
     """One guarded-off fetch in a fresh interpreter: outcome, seconds and peak RSS growth."""
-    args = [sys.executable, "-m", "bench.hostile", url, str(max_bytes), str(timeout_s)]
+    args = [sys.executable, "-m", "tests.support.hostile", url, str(max_bytes), str(timeout_s)]
     proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s + 30)
     if proc.returncode != 0:
         raise RuntimeError(f"fetch probe failed: {proc.stderr[-2000:]}")

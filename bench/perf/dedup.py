@@ -1,6 +1,6 @@
 """Near-duplicate stage at scale: articles per second and memory as the index grows.
 
-    python -m bench.dedup [--count 100000] [--json PATH]
+    python -m bench.perf.dedup [--count 100000] [--json PATH]
 
 Synthetic articles (about 300 words from a 20,000-word vocabulary, Latin and Cyrillic,
 20 % near-copies of an earlier article with sentences edited and dropped) go through the
@@ -28,6 +28,7 @@ from ingest.pipeline.dedup import band_hashes, compare, make_signature
 from storage import migrate, neardup
 from storage.db import make_engine, make_session_factory
 from storage.models import Article, Source
+from tests.support.synthweb import near_copy
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 SLICE = 1000
@@ -45,11 +46,6 @@ def _vocabulary(rng: random.Random, size: int = 20_000) -> list[str]:
 
 def _article(rng: random.Random, vocab: list[str]) -> list[str]:
     return [" ".join(rng.choices(vocab, k=rng.randint(12, 25))) + "." for _ in range(18)]
-
-
-def _near_copy(rng: random.Random, sentences: list[str], vocab: list[str]) -> list[str]:
-    kept = [s for s in sentences if rng.random() > 0.15]
-    return [s if rng.random() > 0.1 else " ".join(rng.choices(vocab, k=15)) + "." for s in kept]
 
 
 def run(count: int, db_path: Path) -> dict[str, object]:
@@ -72,7 +68,7 @@ def run(count: int, db_path: Path) -> dict[str, object]:
     for i in range(count):
         copy_of = rng.randrange(len(texts)) if texts and rng.random() < 0.2 else None
         sentences = (
-            _near_copy(rng, texts[copy_of], vocab) if copy_of is not None else _article(rng, vocab)
+            near_copy(rng, texts[copy_of], vocab) if copy_of is not None else _article(rng, vocab)
         )
         texts.append(sentences)
         if len(texts) > RECENT:

@@ -1,11 +1,12 @@
 """Site-crawl throughput: framewatch's spider against Scrapy's bare fetch rate.
 
-    python -m bench.crawl [--pages 1000] [--concurrency 16] [--json PATH]
+    python -m bench.perf.crawl [--pages 1000] [--concurrency 16] [--json PATH]
 
-About 1,000 generated article pages (10 kB of HTML each: navigation, teasers and a
-300-word story-relevant body in English or Russian, unique per page) are served on
-127.0.0.1 with a sitemap listing them all. Two crawls run in the same run, each in its
-own process, both at the same concurrency with AutoThrottle off and robots.txt obeyed:
+About 1,000 article pages of the synthetic news web (``tests.support.synthweb``: about
+30 kB of HTML each, a 450-word body in one of five languages, mostly on the story, some
+near copies) are served on 127.0.0.1 with a sitemap listing them all. Two crawls run in
+the same run, each in its own process, both at the same concurrency with AutoThrottle off
+and robots.txt obeyed:
 
 * **bare Scrapy**: a trivial sitemap spider whose callback does nothing (download only);
 * **framewatch**: the real path, ``ingest.sources.crawl.crawl_site`` — the news spider, known-link
@@ -23,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -31,74 +31,23 @@ import time
 from pathlib import Path
 from typing import Any
 
-SENTENCES = {
-    "en": [
-        "Belarusian authorities freed {n} political prisoners on {day}, rights defenders said.",
-        "The release followed talks in Minsk with a US envoy, the {n}th such meeting this year.",
-        "Relatives waited at the Lithuanian border for hours without any official list.",
-        "Viasna counts more than a thousand people still held for political reasons.",
-        "Lukashenko described the pardons as an act of mercy rather than a concession.",
-        "Several of those freed were deported without passports, lawyers told reporters.",
-        "Officials in Washington spoke of easing sanctions on the state airline in return.",
-        "New arrests were reported in Hrodna and Homel in the same week, case {n} among them.",
-    ],
-    "ru": [
-        "Белорусские власти освободили {n} политзаключённых, сообщили правозащитники {day}.",
-        "Освобождение последовало за переговорами в Минске с посланником США.",
-        "Родственники ждали на литовской границе несколько часов без списков.",
-        "По данным правозащитников, за решёткой остаются более тысячи человек.",
-        "Лукашенко назвал помилование проявлением гуманизма, а не уступкой.",
-        "Часть освобождённых вывезли из страны без паспортов, рассказали адвокаты.",
-        "В Вашингтоне говорили о возможном смягчении санкций против авиакомпании.",
-        "На той же неделе в Гродно и Гомеле сообщили о новых задержаниях, дело номер {n}.",
-    ],
-}
-NAV = "".join(f'<li><a href="/section/{i}/">Section {i}</a></li>' for i in range(40))
-TEASERS = "".join(
-    f'<li><a href="/teaser/{i}.html">Teaser headline number {i} about the region</a></li>'
-    for i in range(25)
-)
-
-
-def _article(n: int, rng: random.Random) -> str:
-    lang = "en" if n % 2 else "ru"
-    pool = SENTENCES[lang]
-    paragraphs = []
-    for _ in range(6):
-        picked = rng.sample(pool, 4)
-        paragraphs.append(" ".join(s.format(n=n, day=f"day {n % 28 + 1}") for s in picked))
-    body = "".join(f"<p>{p} (#{n}-{i})</p>" for i, p in enumerate(paragraphs))
-    title = pool[0].format(n=n, day=f"day {n % 28 + 1}")
-    return (
-        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>'
-        f'<meta property="article:published_time" content="2025-09-{n % 28 + 1:02d}T10:00:00Z">'
-        f"</head><body><header><nav><ul>{NAV}</ul></nav></header><main><article>"
-        f"<h1>{title}</h1><p class='byline'>By Staff Writer {n % 7}</p>{body}</article>"
-        f"<aside><h2>More news</h2><ul>{TEASERS}</ul></aside></main>"
-        "<footer><p>© 2025 Bench Daily. All rights reserved.</p></footer></body></html>"
-    )
+from tests.support import synthweb
 
 
 def generate_site(root: Path, pages: int, seed: int = 7) -> list[Path]:
-    rng = random.Random(seed)
-    files = []
-    (root / "news").mkdir(parents=True, exist_ok=True)
-    for n in range(pages):
-        path = root / "news" / f"story-{n:05d}.html"
-        path.write_text(_article(n, rng), encoding="utf-8")
-        files.append(path)
-    urls = "".join(
-        f"<url><loc>{{{{BASE}}}}/news/story-{n:05d}.html</loc></url>" for n in range(pages)
-    )
-    (root / "sitemap.xml").write_text(
-        f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-        f"{urls}</urlset>",
-        encoding="utf-8",
-    )
+    """``pages`` article pages of the synthetic news web at ``/news/story-NNNNN.html``, and
+    a sitemap listing them all."""
+    files, paths = [], []
+    for page in synthweb.make_pages(pages, seed):
+        path = f"/news/story-{page.n:05d}.html"
+        synthweb.write_files(root, {path: synthweb.render_page(page, path)})
+        files.append(root / path.lstrip("/"))
+        paths.append(path)
+    synthweb.write_files(root, {"/sitemap.xml": synthweb.sitemap_xml(paths)})
     return files
 
 
-# --- the bare spider (runs in its own process: python -m bench.crawl --bare URL) ---------
+# --- the bare spider (its own process: python -m bench.perf.crawl --bare URL) -----------
 
 
 def run_bare(sitemap_url: str, concurrency: int, stats_path: Path) -> None:
@@ -147,7 +96,7 @@ def bare_rate(sitemap_url: str, concurrency: int, workdir: Path) -> dict[str, An
     stats_path = workdir / "bare.json"
     started = time.monotonic()
     subprocess.run(
-        [sys.executable, "-m", "bench.crawl", "--bare", sitemap_url, "--stats", str(stats_path),
+        [sys.executable, "-m", "bench.perf.crawl", "--bare", sitemap_url, "--stats", str(stats_path),
          "--concurrency", str(concurrency)],
         check=True,
     )  # fmt: skip

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import baselines, e2e, synthweb
+from bench.perf import baselines, e2e
+from tests.support import synthweb
 from storage.db import private_schema
 
 PG_ENV = ("FRAMEWATCH_BENCH_DATABASE_URL", "FRAMEWATCH_TEST_DATABASE_URL")
@@ -138,7 +139,7 @@ def _issue_benchmarks(size: str, say: Any) -> dict[str, Any]:
     """The per-issue benchmarks, each in its own process, reusing their own ``run``."""
     if size == "none":
         return {}
-    from bench import crawl, framing
+    from bench.perf import crawl, framing
 
     quick = size == "quick"
     results: dict[str, Any] = {}
@@ -158,14 +159,14 @@ def _issue_benchmarks(size: str, say: Any) -> dict[str, Any]:
 
 
 def _dedup(count: int) -> dict[str, Any]:
-    from bench import dedup
+    from bench.perf import dedup
 
     with tempfile.TemporaryDirectory() as tmp:
         return dedup.run(count, Path(tmp) / "dedup.db")
 
 
 def _search(sizes: list[int], repeats: int) -> dict[str, Any]:
-    from bench import search
+    from bench.perf import search
 
     databases = {"sqlite", "postgresql"} if postgres_url_from_env() else {"sqlite"}
     return search.run(sizes, repeats, databases)

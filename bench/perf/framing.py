@@ -1,6 +1,6 @@
 """Framing throughput: ``detect_frames`` on ~600-word articles, one core.
 
-    python -m bench.framing [--articles 300] [--words 600] [--seconds 10] [--json PATH]
+    python -m bench.perf.framing [--articles 300] [--words 600] [--seconds 10] [--json PATH]
 
 Articles are generated (seeded, so every run reads the same text) from the framing
 fixtures in tests/data/framing/: each is a headline and paragraphs of three to five
@@ -23,7 +23,7 @@ from pathlib import Path
 from ingest.framing.codebook import load_codebook
 from ingest.framing.detect import compile_codebook, detect_frames
 
-FIXTURES = Path(__file__).parents[1] / "tests" / "data" / "framing"
+FIXTURES = Path(__file__).parents[2] / "tests" / "data" / "framing"
 FILLER = {
     "en": [
         "The meeting lasted about two hours and ended without a joint statement.",

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 from ingest.config.settings import Settings, settings_from_mapping
 from ingest.demo.webfixture import FixtureServer
 
-SITE_DIR = Path(__file__).parent / "data" / "crawlsite"
+SITE_DIR = Path(__file__).parents[1] / "data" / "crawlsite"
 ARTICLE_PATTERN = r"/(news|private)/20\d\d/[\w-]+\.html$"
 MAX_BYTES = 100_000  # the live blog route sends three times as much
 

@@ -1,6 +1,6 @@
 """Full-text search at scale: latency of typical queries over 100k and 1M articles.
 
-    python -m bench.search [--sizes 100000,1000000] [--repeats 15]
+    python -m bench.perf.search [--sizes 100000,1000000] [--repeats 15]
                            [--databases sqlite,postgresql] [--json PATH] [--keep DIR]
 
 Builds synthetic coverage (English, Russian, Belarusian and Polish articles of about 180

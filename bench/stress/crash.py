@@ -1,12 +1,13 @@
 """Crash safety (issue 9, item 6): kill ingestion with SIGKILL at random moments, restart
 it until it completes, then compare the store with the expected set.
 
-    python -m bench.crash [--trials 200] [--database-url URL] [--seed 6] [--modes poll,service,cli]
+    python -m bench.stress.crash [--trials 200] [--database-url URL] [--seed 6]
+                                 [--modes poll,service,cli]
 
 Each trial starts from an empty database (a fresh SQLite file, or a fresh schema on the
 PostgreSQL server given by ``--database-url``) and a generated news web served on
-127.0.0.1: feeds carrying relevant and irrelevant articles, the same link in two feeds,
-exact copies under a second URL and near-copies. Ingestion runs in a child process and is
+127.0.0.1 (pages of ``tests.support.synthweb``): feeds carrying relevant and irrelevant
+articles, the same link in two feeds, exact copies under a second URL and near-copies. Ingestion runs in a child process and is
 killed after a random delay (seeded; each delay is printed with ``-v``), restarted and
 killed again, up to ``--max-kills`` times, then run to the end. The modes cycle per trial:
 
@@ -55,48 +56,10 @@ from typing import Any
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from bench.service import served_in_process
-from ingest.demo.webfixture import FixtureServer
+from tests.support import synthweb
+from tests.support.synthweb import Page
 
 # -- the generated news web -------------------------------------------------------------
-
-RELEVANT_CUES = (
-    "Political prisoners in Belarus were freed after a pardon signed by Lukashenko.",
-    "Viasna counts more than a thousand political prisoners still held in Belarus.",
-    "Critics called the detainees hostages traded for sanctions relief on potash.",
-    "Lukashenko pardoned the prisoners and state media praised it as an act of humanism.",
-    "The freed prisoners were deported to Lithuania without their passports.",
-    "State television in Minsk called the released prisoners extremists and criminals.",
-    "New arrests in Belarus replaced the freed political prisoners within days.",
-    "The United States reopened its embassy in Minsk as the prisoner release went ahead.",
-)
-IRRELEVANT_CUES = (
-    "The hockey club from Minsk won its match on Tuesday evening.",
-    "Weather in Belarus stayed cold with snow expected in the north.",
-    "The potato harvest in Belarus grew by a tenth this year.",
-)
-SYLLABLES = ("ka", "lo", "mi", "ren", "tu", "vas", "zel", "dor", "pim", "sul", "gar", "nex")
-RSS = (
-    '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{name}</title>'
-    "<link>{{{{BASE}}}}/</link><description>generated</description>{items}</channel></rss>"
-)
-ITEM = (
-    "<item><title>{title}</title><link>{{{{BASE}}}}{path}</link><guid>{guid}</guid>"
-    "<pubDate>{date}</pubDate><description>{summary}</description></item>"
-)
-PAGE = (
-    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-    "</head><body><article><h1>{title}</h1>{paragraphs}</article></body></html>"
-)
-
-
-@dataclass(frozen=True)
-class Text:
-    key: str  # t12: an original text, n12: a near-copy of t12
-    title: str
-    paragraphs: tuple[str, ...]
-    relevant: bool
-    published: datetime
 
 
 @dataclass
@@ -110,92 +73,67 @@ class NewsWeb:
     irrelevant_paths: set[str] = field(default_factory=set)
     carried: set[tuple[str, str]] = field(default_factory=set)  # (feed, path) of relevant items
 
+    def carry(self, feed: str, page: Page, path: str) -> None:
+        """``feed`` links ``page`` at ``path``: what the store must then hold. A text's key
+        is its page number, so the same text under a second URL is the same key."""
+        key = f"p{page.n}"
+        self.key_of_path[path] = key
+        if page.on_story:
+            self.carried.add((feed, path))
+            self.relevant.add(key)
+        else:
+            self.irrelevant_paths.add(path)
+
     def write(self, root: Path) -> None:
-        for path, body in self.files.items():
-            target = root / path.lstrip("/")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(body, encoding="utf-8")
-
-
-def _words(rng: random.Random, count: int) -> str:
-    return " ".join(
-        "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))) for _ in range(count)
-    )
-
-
-def make_text(rng: random.Random, key: str, relevant: bool, published: datetime) -> Text:
-    cues = RELEVANT_CUES if relevant else IRRELEVANT_CUES
-    title = f"{rng.choice(cues)[:-1]} ({key})"
-    # Random filler words make every text distinct, so only intended copies are near-copies.
-    paragraphs = tuple(f"{rng.choice(cues)} {_words(rng, 30)}." for _ in range(5))
-    return Text(key, title, paragraphs, relevant, published)
-
-
-def near_copy(rng: random.Random, original: Text) -> Text:
-    paragraphs = (*original.paragraphs[:4], f"{RELEVANT_CUES[0]} {_words(rng, 30)}.")
-    key = "n" + original.key[1:]
-    when = original.published + timedelta(hours=3)
-    return Text(key, original.title.replace(original.key, key), paragraphs, True, when)
-
-
-def page_html(t: Text) -> str:
-    paragraphs = "".join(f"<p>{p}</p>" for p in t.paragraphs)
-    return PAGE.format(title=t.title, paragraphs=paragraphs)
-
-
-def feed_item(t: Text, path: str) -> str:
-    return ITEM.format(
-        title=t.title,
-        path=path,
-        guid=f"urn:fw:{path}",
-        date=t.published.strftime("%a, %d %b %Y %H:%M:%S GMT"),
-        summary=t.paragraphs[0][:160],
-    )
+        synthweb.write_files(root, self.files)
 
 
 def build_web(texts_per_feed: int = 10, feeds: int = 6, seed: int = 1) -> NewsWeb:
     """Feeds whose entries are originals, links shared with the next feed, exact copies
-    under a second URL and near-copies; one in four texts matches no story."""
+    under a second URL and near-copies; one in four texts is off the story."""
     rng = random.Random(seed)
     web = NewsWeb(feeds=[f"feed{n}" for n in range(feeds)])
     items: dict[str, list[str]] = {name: [] for name in web.feeds}
-    start = datetime(2025, 9, 1, 8, tzinfo=UTC)
+    start, count = datetime(2025, 9, 1, 8, tzinfo=UTC), texts_per_feed * feeds
 
-    def carry(feed: str, t: Text, path: str) -> None:
-        items[feed].append(feed_item(t, path))
-        web.key_of_path[path] = t.key
-        if t.relevant:
-            web.carried.add((feed, path))
-            web.relevant.add(t.key)
-        else:
-            web.irrelevant_paths.add(path)
+    def carry(feed: str, page: Page, path: str) -> None:
+        web.files.setdefault(path, synthweb.render_page(page, path))
+        items[feed].append(synthweb.feed_item(page, path))
+        web.carry(feed, page, path)
 
-    for i in range(texts_per_feed * feeds):
+    for i in range(count):
         feed, other = web.feeds[i % feeds], web.feeds[(i + 1) % feeds]
-        t = make_text(rng, f"t{i}", i % 4 != 3, start + timedelta(hours=7 * i))
-        web.files[f"/a/{i}.html"] = page_html(t)
-        carry(feed, t, f"/a/{i}.html")
+        page = synthweb.original(i, rng, i % 4 != 3, start + timedelta(hours=7 * i))
+        carry(feed, page, f"/a/{i}.html")
         if i % 5 == 0:
-            carry(other, t, f"/a/{i}.html")  # the same link in a second feed
-        if t.relevant and i % 9 == 1:
-            web.files[f"/c/{i}.html"] = page_html(t)  # the same text under another URL
-            carry(other, t, f"/c/{i}.html")
-        if t.relevant and i % 7 == 2:
-            copy = near_copy(rng, t)
-            web.files[f"/n/{i}.html"] = page_html(copy)
+            carry(other, page, f"/a/{i}.html")  # the same link in a second feed
+        if page.on_story and i % 9 == 1:
+            carry(other, page, f"/c/{i}.html")  # the same text under another URL
+        if page.on_story and i % 7 == 2:
+            copy = synthweb.copy_of(page, count + i, rng, page.published + timedelta(hours=3))
             carry(other, copy, f"/n/{i}.html")
     for name, entries in items.items():
-        web.files[f"/feeds/{name}.xml"] = RSS.format(name=name, items="".join(entries))
+        web.files[f"/feeds/{name}.xml"] = synthweb.feed_xml(name, entries)
     return web
 
 
-def config_text(web: NewsWeb, base_url: str, database_url: str, out_dir: Path) -> str:
+def config_text(
+    feeds: list[str],
+    base_url: str,
+    database_url: str,
+    out_dir: Path,
+    timeout_s: int = 10,
+    poll_every: str | None = None,
+) -> str:
+    """A framewatch config reading ``feeds`` (names; /feeds/NAME.xml), pages fetched."""
     lines = [
         f'[database]\nurl = "{database_url}"\n',
-        "[fetch]\nallow_private_addresses = true\ntimeout_s = 10\nconcurrency = 4\n",
+        f"[fetch]\nallow_private_addresses = true\ntimeout_s = {timeout_s}\nconcurrency = 4\n",
         f'[digest]\nout_dir = "{out_dir}"\n',
     ]
-    for name in web.feeds:
+    if poll_every:
+        lines.insert(2, f'[schedule]\npoll_every = "{poll_every}"\n')
+    for name in feeds:
         lines.append(
             f'[[feeds]]\nname = "{name}"\nurl = "{base_url}/feeds/{name}.xml"\n'
             "fetch_articles = true\n"
@@ -203,18 +141,9 @@ def config_text(web: NewsWeb, base_url: str, database_url: str, out_dir: Path) -
     return "\n".join(lines)
 
 
-def _serve(root: Path, queue: multiprocessing.Queue[str], routes: Any = None) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: terminate() ends it
-    # Clients killed mid-request reset their connections: expected here, not worth a trace.
-    sys.stderr = open(os.devnull, "w")  # noqa: SIM115
-    with FixtureServer(root, routes=routes) as server:
-        queue.put(server.base_url)
-        threading.Event().wait()
-
-
 def served(root: Path) -> AbstractContextManager[str]:
     """The news web in its own process: the kills and forks here never touch it."""
-    return served_in_process(_serve, (root,))
+    return synthweb.served(root, synthweb.NO_LATENCY, quiet=True, start_method="fork")
 
 
 # -- databases --------------------------------------------------------------------------
@@ -649,7 +578,7 @@ def run_trial(
     started = time.monotonic()
     with fresh_database(env.database_url, env.folder) as url:
         config = env.folder / f"trial-{trial.number}.toml"
-        config.write_text(config_text(web, env.base_url, url, env.folder / "digests"))
+        config.write_text(config_text(web.feeds, env.base_url, url, env.folder / "digests"))
         if trial.mode == "cli":
             cli_init(config)
         for attempt in range(env.max_kills + 1):

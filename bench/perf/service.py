@@ -1,10 +1,11 @@
 """The service's steady state: memory over many poll cycles, CPU per idle (all-304) cycle.
 
-    python -m bench.service [--feeds 50] [--cycles 1000] [--json PATH]
+    python -m bench.perf.service [--feeds 50] [--cycles 1000] [--json PATH]
 
-50 feeds are served on 127.0.0.1; the service's poll path (the same `poll_feeds` call the
-scheduler makes) runs cycle after cycle into a SQLite file. After the first cycle every
-feed answers 304 Not Modified, so later cycles measure the idle cost.
+50 feeds of the synthetic news web (20 entries each, ``tests.support.synthweb``) are
+served on 127.0.0.1; the service's poll path (the same `poll_feeds` call the scheduler
+makes) runs cycle after cycle into a SQLite file. After the first cycle every feed
+answers 304 Not Modified, so later cycles measure the idle cost.
 """
 
 from __future__ import annotations
@@ -21,48 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from ingest.config.settings import settings_from_mapping
-from ingest.demo.webfixture import FixtureServer
 from ingest.fetch.client import Fetcher
 from ingest.sources.poll import PollOptions, poll_feeds
 from storage import migrate
 from storage.db import make_engine, make_session_factory
+from tests.support import synthweb
 
-FEED = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed {n}</title>
-<link>{{{{BASE}}}}/</link><description>d</description>{items}</channel></rss>"""
-ITEM = """<item><title>Hockey round-up {n}-{i}</title><link>{{{{BASE}}}}/p/{n}-{i}.html</link>
-<guid>g-{n}-{i}</guid><description>Sports results from Minsk, day {i}.</description></item>"""
-
-
-def _serve(root: Path, queue: multiprocessing.Queue[str]) -> None:
-    with FixtureServer(root) as server:
-        queue.put(server.base_url)
-        threading.Event().wait()
-
-
-@contextmanager
-def served_in_process(
-    target: Callable[..., None],
-    args: tuple[Any, ...],
-    start_method: str = "fork",
-    timeout_s: float = 30,
-) -> Iterator[str]:
-    """Run ``target(*args, queue)`` in a daemon process and yield the base URL it puts on
-    the queue; a web served from its own process keeps its CPU time out of the measured
-    process, and out of the way of the kills and forks of crash trials."""
-    context: Any = multiprocessing.get_context(start_method)  # typeshed: BaseContext
-    queue: multiprocessing.Queue[str] = context.Queue()
-    process = context.Process(target=target, args=(*args, queue), daemon=True)
-    process.start()
-    try:
-        yield queue.get(timeout=timeout_s)
-    finally:
-        process.terminate()
-        process.join()
-
-
-def served(root: Path) -> AbstractContextManager[str]:
-    """The fixture web in another process, so this process's CPU time is framewatch's."""
-    return served_in_process(_serve, (root,))
+ITEMS = 20  # per feed
 
 
 def _rss_kb() -> float:
@@ -73,11 +39,9 @@ def _rss_kb() -> float:
 
 
 def run(feeds: int, cycles: int, root: Path) -> dict[str, object]:
-    for n in range(feeds):
-        items = "".join(ITEM.format(n=n, i=i) for i in range(20))
-        (root / f"feed{n}.xml").write_text(FEED.format(n=n, items=items))
-    with served(root) as base_url:
-        urls = [f"{base_url}/feed{n}.xml" for n in range(feeds)]
+    web = synthweb.generate(root, feeds, ITEMS, pages=False)  # the service reads the feeds
+    with synthweb.served(root, synthweb.NO_LATENCY, start_method="fork") as base_url:
+        urls = [base_url + path for path in web.feeds]
         settings = settings_from_mapping({
             "database": {"url": f"sqlite:///{root / 'bench.db'}"},
             "fetch": {"allow_private_addresses": True, "concurrency": 8},

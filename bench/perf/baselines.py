@@ -8,7 +8,7 @@
   INSERT it into SQLite (``INSERT OR IGNORE`` on the URL, one commit per feed). No
   concurrency, no conditional requests, no relevance, dedup or framing.
 
-Both run in their own process (see ``bench.e2e.measure_in_child``) and count CPU seconds
+Both run in their own process (see ``bench.perf.e2e.measure_in_child``) and count CPU seconds
 the same way as the framewatch run.
 """
 
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.e2e import cpu_seconds
+from bench.perf.e2e import cpu_seconds
 
 PLACEHOLDER = b"{{BASE}}"
 

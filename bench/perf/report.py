@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.e2e import STAGE_ORDER
+from bench.perf.e2e import STAGE_ORDER
 
 
 def _row(label: str, value: str, note: str = "") -> str:
