@@ -42,7 +42,10 @@ def run_job(job: CrawlJob) -> None:
         process.crawl(NewsSiteSpider)
         process.start()
     finally:
-        store.close()
+        try:
+            store.finish()  # what was stored gets its flags, however the crawl ended
+        finally:
+            store.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -73,6 +73,12 @@ class CrawlStore:
     def __deepcopy__(self, _memo: dict[int, Any]) -> CrawlStore:
         # Scrapy deep-copies its settings; this is a handle, and copies share it.
         return self
+
+    def finish(self) -> int:
+        """End the crawl's batch (``Pipeline.finish``: cluster outlet counts, flags for what
+        this crawl stored or re-framed) on the store thread; new flags."""
+        now = datetime.now(UTC)
+        return self._executor.submit(self._pipeline.finish, now).result()
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

@@ -17,10 +17,10 @@ import brotli
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.support import hostile
 from ingest.demo.webfixture import FixtureServer
 from storage import migrate
 from storage.db import make_engine, make_session_factory, private_schema
+from tests.support import hostile
 
 DATA = Path(__file__).parent / "data"
 PG_URL_ENV = "FRAMEWATCH_TEST_DATABASE_URL"

@@ -58,7 +58,7 @@ def test_a_poll_after_a_kill_before_the_flags_recomputes_them(tmp_path: Path) ->
     url = f"sqlite:///{tmp_path / 'fw.db'}"
     with crash.served(tmp_path / "web") as base_url:
         config = tmp_path / "fw.toml"
-        config.write_text(crash.config_text(web, base_url, url, tmp_path / "digests"))
+        config.write_text(crash.config_text(web.feeds, base_url, url, tmp_path / "digests"))
         settings = load_settings(config)
         engine = make_engine(url)
         migrate.upgrade(engine)

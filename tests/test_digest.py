@@ -30,8 +30,8 @@ from ingest.digest.render import CSP, escape_markdown, markdown_link, render_htm
 from ingest.model.errors import ConfigError
 from storage.db import unit_of_work
 from storage.models import Digest
-from tests.support import digest_coverage as cov
 from tests.conftest import run_cli, write_config
+from tests.support import digest_coverage as cov
 
 D = cov.DAY
 STEM = f"{D.isoformat()}-{cov.STORY}"

@@ -35,8 +35,8 @@ from ingest.pipeline.run import ingest_article
 from storage import frames, repo
 from storage.db import unit_of_work
 from storage.models import Article, Flag
-from tests.support import phrase_month
 from tests.conftest import run_cli, write_config
+from tests.support import phrase_month
 
 TZ = ZoneInfo("Europe/Minsk")
 MATCH = [StoryMatch("belarus-prisoners", ())]

@@ -96,8 +96,8 @@ def bare_rate(sitemap_url: str, concurrency: int, workdir: Path) -> dict[str, An
     stats_path = workdir / "bare.json"
     started = time.monotonic()
     subprocess.run(
-        [sys.executable, "-m", "bench.perf.crawl", "--bare", sitemap_url, "--stats", str(stats_path),
-         "--concurrency", str(concurrency)],
+        [sys.executable, "-m", "bench.perf.crawl", "--bare", sitemap_url,
+         "--stats", str(stats_path), "--concurrency", str(concurrency)],
         check=True,
     )  # fmt: skip
     data = json.loads(stats_path.read_text())

@@ -21,7 +21,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -193,7 +193,6 @@ def run_framewatch(
     choice, one per core; 1 runs it in the writing thread)."""
     from ingest.fetch.client import Fetcher
     from ingest.pipeline import workers as pipeline_workers
-    from ingest.sources.poll import PollOptions, poll_feeds
     from storage import migrate
     from storage.db import make_engine, make_session_factory
 
@@ -212,37 +211,63 @@ def run_framewatch(
     if inline_pages is None:
         preparer.start()
     with Fetcher("framewatch-bench", 30, 5_000_000, True) as fetcher, preparer:
-        with timed_stages(clock) as missing:
-            cpu0, wall0 = cpu_seconds(), time.perf_counter()
-            report = poll_feeds(settings, factory, fetcher, preparer=preparer)
-            cpu, wall = cpu_seconds() - cpu0, time.perf_counter() - wall0
-        workers_seen = _worker_totals(worker_dir)
-        cpu += workers_seen.cpu_s
-        for stage, seconds in workers_seen.stages.items():
-            clock.seconds[stage] += seconds
-        clock.seconds["workers"] = max(0.0, workers_seen.cpu_s - sum(workers_seen.stages.values()))
-        shutil.rmtree(worker_dir, ignore_errors=True)
-        idle_cpu, idle_wall, statuses = 0.0, 0.0, set()
-        options = PollOptions(sync_sources=False)
-        for _ in range(idle_cycles):
-            started, started_wall = cpu_seconds(), time.perf_counter()
-            idle = poll_feeds(settings, factory, fetcher, options=options, preparer=preparer)
-            idle_cpu += cpu_seconds() - started
-            idle_wall += time.perf_counter() - started_wall
-            statuses |= {f.status for f in idle.feeds}
-    stages = {name: round(clock.seconds.get(name, 0.0), 3) for name in STAGE_ORDER[:-1]}
-    stages["other"] = round(max(0.0, cpu - sum(stages.values())), 3)
+        first = _first_poll(settings, factory, fetcher, preparer, clock, worker_dir)
+        idle = _idle_polls(settings, factory, fetcher, preparer, idle_cycles)
     counts = _counts(engine)
     size = _database_bytes(engine)
     engine.dispose()
     return {
-        "cpu_s": round(cpu, 3),
-        "wall_s": round(wall, 3),
-        "cores_used": round(cpu / wall, 2),
+        **_first_poll_figures(first, clock, workers),
+        **counts,
+        "db_bytes": size,
+        **_idle_figures(idle, idle_cycles, len(feeds)),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_worker_mb": round(first.worker_rss_mb, 1),
+    }
+
+
+@dataclass
+class FirstPoll:
+    """The poll that finds everything new: its report, CPU (the workers' included), wall."""
+
+    report: Any  # ingest.sources.poll.PollReport
+    cpu_s: float
+    wall_s: float
+    unpatched: list[str]  # stage functions not found
+    worker_rss_mb: float
+
+
+def _first_poll(
+    settings: Any, factory: Any, fetcher: Any, preparer: Any, clock: StageClock, worker_dir: Path
+) -> FirstPoll:
+    """The poll timed by stage; the worker processes' stages and CPU are added to ``clock``."""
+    from ingest.sources.poll import poll_feeds
+
+    with timed_stages(clock) as missing:
+        cpu0, wall0 = cpu_seconds(), time.perf_counter()
+        report = poll_feeds(settings, factory, fetcher, preparer=preparer)
+        cpu, wall = cpu_seconds() - cpu0, time.perf_counter() - wall0
+    workers_seen = _worker_totals(worker_dir)
+    cpu += workers_seen.cpu_s
+    for stage, seconds in workers_seen.stages.items():
+        clock.seconds[stage] += seconds
+    clock.seconds["workers"] = max(0.0, workers_seen.cpu_s - sum(workers_seen.stages.values()))
+    shutil.rmtree(worker_dir, ignore_errors=True)
+    return FirstPoll(report, cpu, wall, missing, workers_seen.max_rss_mb)
+
+
+def _first_poll_figures(first: FirstPoll, clock: StageClock, workers: int | None) -> dict[str, Any]:
+    stages = {name: round(clock.seconds.get(name, 0.0), 3) for name in STAGE_ORDER[:-1]}
+    stages["other"] = round(max(0.0, first.cpu_s - sum(stages.values())), 3)
+    report = first.report
+    return {
+        "cpu_s": round(first.cpu_s, 3),
+        "wall_s": round(first.wall_s, 3),
+        "cores_used": round(first.cpu_s / first.wall_s, 2),
         "workers": workers if workers is not None else os.cpu_count(),
         "stages": stages,
         "stage_wall_s": {k: round(v, 3) for k, v in clock.wall.items()},
-        "unpatched_stages": missing,
+        "unpatched_stages": first.unpatched,
         "entries": report.total("entries"),
         "stored": report.total("stored"),
         "duplicates": report.total("duplicates"),
@@ -250,14 +275,37 @@ def run_framewatch(
         "page_errors": report.total("page_errors"),
         "failed_feeds": [f"{f.name}: {f.error}" for f in report.failed],
         "new_flags": report.new_flags,
-        **counts,
-        "db_bytes": size,
-        "idle_cycles": idle_cycles,
-        "idle_statuses": sorted(statuses),
-        "idle_cpu_ms_per_feed": round(1000 * idle_cpu / max(1, idle_cycles * len(feeds)), 3),
-        "idle_wall_ms_per_feed": round(1000 * idle_wall / max(1, idle_cycles * len(feeds)), 3),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "peak_rss_worker_mb": round(workers_seen.max_rss_mb, 1),
+    }
+
+
+@dataclass
+class IdlePolls:
+    cpu_s: float = 0.0
+    wall_s: float = 0.0
+    statuses: set[str] = field(default_factory=set)  # the feeds' poll statuses seen
+
+
+def _idle_polls(settings: Any, factory: Any, fetcher: Any, preparer: Any, cycles: int) -> IdlePolls:
+    """``cycles`` polls of the unchanged web (every feed should answer 304)."""
+    from ingest.sources.poll import PollOptions, poll_feeds
+
+    idle = IdlePolls()
+    options = PollOptions(sync_sources=False)
+    for _ in range(cycles):
+        started, started_wall = cpu_seconds(), time.perf_counter()
+        polled = poll_feeds(settings, factory, fetcher, options=options, preparer=preparer)
+        idle.cpu_s += cpu_seconds() - started
+        idle.wall_s += time.perf_counter() - started_wall
+        idle.statuses |= {f.status for f in polled.feeds}
+    return idle
+
+
+def _idle_figures(idle: IdlePolls, cycles: int, feeds: int) -> dict[str, Any]:
+    return {
+        "idle_cycles": cycles,
+        "idle_statuses": sorted(idle.statuses),
+        "idle_cpu_ms_per_feed": round(1000 * idle.cpu_s / max(1, cycles * feeds), 3),
+        "idle_wall_ms_per_feed": round(1000 * idle.wall_s / max(1, cycles * feeds), 3),
     }
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.perf import baselines, e2e
-from tests.support import synthweb
 from storage.db import private_schema
+from tests.support import synthweb
 
 PG_ENV = ("FRAMEWATCH_BENCH_DATABASE_URL", "FRAMEWATCH_TEST_DATABASE_URL")
 

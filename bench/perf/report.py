@@ -12,18 +12,31 @@ def _row(label: str, value: str, note: str = "") -> str:
 
 
 def render(report: dict[str, Any]) -> str:
-    m, web, main = report["machine"], report["web"], report["sqlite"]
-    lines = [
+    return "\n".join([
+        *_header(report), *_rates(report), *_plain_comparison(report), *_costs(report),
+        *_stages(report["sqlite"]), *_targets(report["targets"]),
+        *_issue_lines(report.get("issue_benchmarks") or {}),
+    ])  # fmt: skip
+
+
+def _header(report: dict[str, Any]) -> list[str]:
+    m, web, latency = report["machine"], report["web"], report["plan"]["latency_ms"]
+    return [
         f"framewatch benchmark — {m['cpu']}, {m['cores']} cores, Python {m['python']}",
         f"synthetic web: {web['feeds']} feeds, {web['pages']} pages "
         f"({web['mean_page_kb']} kB mean), {web['on_story_pages']} on-story, "
         f"{web['near_copies']} near copies, languages {web['languages']}",
-        f"server latency {report['plan']['latency_ms'][0]:g}-{report['plan']['latency_ms'][1]:g}"
+        f"server latency {latency[0]:g}-{latency[1]:g}"
         f" ms per request; per core = articles per CPU-second of the measured process tree",
         "",
     ]
+
+
+def _rates(report: dict[str, Any]) -> list[str]:
+    """framewatch end to end (SQLite, PostgreSQL), the floor and the plain script."""
+    main = report["sqlite"]
     load = main["load_average"]
-    lines += [
+    lines = [
         _row("framewatch end to end, SQLite (per core)", f"{report['e2e_articles_per_s']:.1f}/s",
              f"wall {report['e2e_wall_articles_per_s']:.1f}/s, {main['cores_used']} cores "
              f"used, load {load[0]}-{load[1]}"),
@@ -37,7 +50,8 @@ def render(report: dict[str, Any]) -> str:
             f"cores used (server CPU not counted), load {pg['load_average'][0]}",
         ))  # fmt: skip
     floor, plain = report["floor"], report["plain"]
-    lines += [
+    return [
+        *lines,
         _row("floor: feedparser + trafilatura (per core)",
              f"{report['floor_articles_per_s']:.1f}/s", f"load {floor['load_average'][0]}"),
         _row("framewatch / floor", f"{report['e2e_vs_floor']:.2f}", "target >= 0.70"),
@@ -45,26 +59,33 @@ def render(report: dict[str, Any]) -> str:
              f"{plain['pages']} pages; per core {report['plain_cpu_articles_per_s']:.1f}/s, "
              f"load {plain['load_average'][0]}"),
     ]  # fmt: skip
-    if "network_bound" in report:
-        net = report["network_bound"]
-        low, high = net["latency_ms"]
-        lines += [
-            _row("framewatch / plain (wall)", f"{report['e2e_vs_plain_fast_web']:.1f}x",
-                 "this web: both partly CPU-bound"),
-            _row(f"network-bound web ({low:g}-{high:g} ms): framewatch",
-                 f"{net['e2e_wall_articles_per_s']:.1f}/s",
-                 f"wall, {net['e2e_cores_used']} cores used"),
-            _row("network-bound web: plain script", f"{net['plain_wall_articles_per_s']:.1f}/s",
-                 "wall"),
-            _row("framewatch / plain, network-bound (wall)", f"{report['e2e_vs_plain']:.1f}x",
-                 "target >= 5x"),
-        ]  # fmt: skip
-    else:
-        lines.append(_row("framewatch / plain (wall)", f"{report['e2e_vs_plain']:.1f}x",
-                          "target >= 5x (on a network-bound web)"))  # fmt: skip
-    lines += [
+
+
+def _plain_comparison(report: dict[str, Any]) -> list[str]:
+    """framewatch against the plain script, on the network-bound web when it was run."""
+    if "network_bound" not in report:
+        return [_row("framewatch / plain (wall)", f"{report['e2e_vs_plain']:.1f}x",
+                     "target >= 5x (on a network-bound web)")]  # fmt: skip
+    net = report["network_bound"]
+    low, high = net["latency_ms"]
+    return [
+        _row("framewatch / plain (wall)", f"{report['e2e_vs_plain_fast_web']:.1f}x",
+             "this web: both partly CPU-bound"),
+        _row(f"network-bound web ({low:g}-{high:g} ms): framewatch",
+             f"{net['e2e_wall_articles_per_s']:.1f}/s",
+             f"wall, {net['e2e_cores_used']} cores used"),
+        _row("network-bound web: plain script", f"{net['plain_wall_articles_per_s']:.1f}/s",
+             "wall"),
+        _row("framewatch / plain, network-bound (wall)", f"{report['e2e_vs_plain']:.1f}x",
+             "target >= 5x"),
+    ]  # fmt: skip
+
+
+def _costs(report: dict[str, Any]) -> list[str]:
+    """Idle polls and re-polls, memory, database size."""
+    lines = [
         _row("idle poll, all 304 (CPU per feed)", f"{report['idle_cpu_ms_per_feed']:.2f} ms",
-             f"target < 5 ms, {main['idle_cycles']} cycles"),
+             f"target < 5 ms, {report['sqlite']['idle_cycles']} cycles"),
         _row("re-poll, nothing new: framewatch (wall/feed)",
              f"{report['idle_wall_ms_per_feed']:.1f} ms",
              f"conditional GET, concurrent; CPU {report['idle_cpu_ms_per_feed']:.2f} ms"),
@@ -77,8 +98,13 @@ def render(report: dict[str, Any]) -> str:
     if "postgresql" in report:
         lines.append(_row("database per 1,000 articles, PostgreSQL",
                           f"{report['postgresql_db_mb_per_1000_articles']} MB"))  # fmt: skip
-    lines += ["", f"  CPU seconds per stage (SQLite run, {main['entries']} articles; stored "
-              f"{main['stored']} of {main['on_story_served']} on-story served):"]  # fmt: skip
+    return lines
+
+
+def _stages(main: dict[str, Any]) -> list[str]:
+    """CPU seconds per stage of the SQLite run."""
+    lines = ["", f"  CPU seconds per stage (SQLite run, {main['entries']} articles; stored "
+             f"{main['stored']} of {main['on_story_served']} on-story served):"]  # fmt: skip
     total = main["cpu_s"]
     for stage in STAGE_ORDER:
         seconds = main["stages"].get(stage, 0.0)
@@ -86,14 +112,17 @@ def render(report: dict[str, Any]) -> str:
         lines.append(f"    {stage:12} {seconds:8.2f} s {100 * seconds / total:5.1f} %  "
                      f"{per:6.2f} ms/article")  # fmt: skip
     lines.append(f"    {'total':12} {total:8.2f} s")
-    lines += ["", "  targets:"]
-    for name, target in report["targets"].items():
+    return lines
+
+
+def _targets(targets: dict[str, Any]) -> list[str]:
+    lines = ["", "  targets:"]
+    for name, target in targets.items():
         verdict = "met" if target["met"] else "MISSED"
         why = "" if target["met"] or "held_back_by" not in target else (
             f" — held back by {target['held_back_by']}")  # fmt: skip
         lines.append(f"    {name:22} {target['value']!s:>8} ({target['target']}): {verdict}{why}")
-    lines += _issue_lines(report.get("issue_benchmarks") or {})
-    return "\n".join(lines)
+    return lines
 
 
 def _issue_lines(issue: dict[str, Any]) -> list[str]:

@@ -12,14 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
 
 from ingest.config.settings import settings_from_mapping
 from ingest.fetch.client import Fetcher

@@ -1,6 +1,6 @@
 """Concurrency (issue 9, item 7): one writer, several readers and a one-shot poll at once.
 
-    python -m bench.contention [--minutes 5] [--database-url URL] [--feeds 4] [--json PATH]
+    python -m bench.stress.contention [--minutes 5] [--database-url URL] [--feeds 4] [--json PATH]
 
 On one database, for the whole run and all as subprocesses of the real CLI:
 
@@ -19,7 +19,7 @@ An error "surfaced to a caller" is any non-zero exit, any output mentioning "dat
 locked" or a traceback, any HTTP 5xx or failed connection, and any error line in the
 service's log. At the end the feeds stop growing, a last `framewatch poll` catches up,
 and the store is compared with the entries the feeds showed: nothing lost, nothing
-duplicated (the checks of ``bench.crash``).
+duplicated (the checks of ``bench.stress.crash``).
 """
 
 from __future__ import annotations
@@ -47,9 +47,9 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from bench import crash
-from bench.service import served_in_process
-from ingest.demo.webfixture import FixtureServer
+from bench.stress import crash
+from tests.support import synthweb
+from tests.support.synthweb import Page
 
 ERROR_MARKERS = ("database is locked", "traceback", "deadlock", "error")
 API_PATHS = (
@@ -68,51 +68,47 @@ API_PATHS = (
 
 @dataclass
 class GrowingWeb:
-    """Per feed, its entries in the order they appear: (path, text)."""
+    """Per feed, its entries in the order they appear: (path, page)."""
 
-    entries: dict[str, list[tuple[str, crash.Text]]]
+    entries: dict[str, list[tuple[str, Page]]]
     files: dict[str, str]
 
     def visible(self, counts: dict[str, int]) -> crash.NewsWeb:
         """What a correct store holds once every feed has been read at these counts."""
         web = crash.NewsWeb(feeds=list(self.entries))
         for feed, entries in self.entries.items():
-            for path, text in entries[: counts[feed]]:
-                web.key_of_path[path] = text.key
-                if text.relevant:
-                    web.relevant.add(text.key)
-                    web.carried.add((feed, path))
-                else:
-                    web.irrelevant_paths.add(path)
+            for path, page in entries[: counts[feed]]:
+                web.carry(feed, page, path)
         return web
 
 
 def build_growing_web(feeds: int, per_feed: int, seed: int = 7) -> GrowingWeb:
-    """Each feed's own texts (one in four irrelevant), every fifth also carried by the next
-    feed a little later (a second sighting of the same link)."""
+    """Each feed's own pages (one in four off the story), every fifth also carried by the
+    next feed a little later (a second sighting of the same link)."""
     rng = random.Random(seed)
     names = [f"grow{n}" for n in range(feeds)]
-    entries: dict[str, list[tuple[str, crash.Text]]] = {name: [] for name in names}
+    entries: dict[str, list[tuple[str, Page]]] = {name: [] for name in names}
     files: dict[str, str] = {}
     start = datetime(2025, 10, 1, 6, tzinfo=UTC)
     for i in range(per_feed):
         for n, name in enumerate(names):
-            key = f"t{n}-{i}"
-            when = start + timedelta(minutes=37 * (i * feeds + n))
-            text = crash.make_text(rng, key, (i + n) % 4 != 3, when)
+            number = i * feeds + n
+            when = start + timedelta(minutes=37 * number)
+            page = synthweb.original(number, rng, (i + n) % 4 != 3, when)
             path = f"/g/{n}/{i}.html"
-            files[path] = crash.page_html(text)
-            entries[name].append((path, text))
+            files[path] = synthweb.render_page(page, path)
+            entries[name].append((path, page))
             if i % 5 == 0:
-                entries[names[(n + 1) % feeds]].append((path, text))
+                entries[names[(n + 1) % feeds]].append((path, page))
     return GrowingWeb(entries, files)
 
 
 def _feed_route(web: GrowingWeb, feed: str, counts: Any, index: int) -> Any:
     def route(h: BaseHTTPRequestHandler) -> None:
         shown = web.entries[feed][: counts[index]]
-        items = "".join(crash.feed_item(text, path) for path, text in reversed(shown))
-        body = crash.RSS.format(name=feed, items=items)
+        body = synthweb.feed_xml(
+            feed, (synthweb.feed_item(page, path) for path, page in reversed(shown))
+        )
         body = body.replace("{{BASE}}", f"http://{h.headers['Host']}")
         data = body.encode()
         etag = '"' + hashlib.sha1(data).hexdigest()[:16] + '"'
@@ -124,22 +120,14 @@ def _feed_route(web: GrowingWeb, feed: str, counts: Any, index: int) -> Any:
     return route
 
 
-def _serve_growing(
-    root: Path, web: GrowingWeb, counts: Any, queue: multiprocessing.Queue[str]
-) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: terminate() ends it
-    sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - clients cut off at the end reset
+def served_growing(root: Path, web: GrowingWeb, counts: Any) -> AbstractContextManager[str]:
+    """The web with each feed showing its first ``counts[i]`` entries (a shared array the
+    growing thread raises); forked, as the routes are closures over it."""
     routes = {
         f"/feeds/{feed}.xml": _feed_route(web, feed, counts, index)
         for index, feed in enumerate(web.entries)
     }
-    with FixtureServer(root, routes=routes) as server:
-        queue.put(server.base_url)
-        threading.Event().wait()
-
-
-def served_growing(root: Path, web: GrowingWeb, counts: Any) -> AbstractContextManager[str]:
-    return served_in_process(_serve_growing, (root, web, counts))
+    return synthweb.served(root, synthweb.NO_LATENCY, routes, quiet=True, start_method="fork")
 
 
 def grow(
@@ -267,18 +255,10 @@ class Setup:
 
 
 def write_config(setup: Setup, feeds: list[str], poll_every: str) -> None:
-    lines = [
-        f'[database]\nurl = "{setup.database_url}"\n',
-        "[fetch]\nallow_private_addresses = true\ntimeout_s = 20\nconcurrency = 4\n",
-        f'[schedule]\npoll_every = "{poll_every}"\n',
-        f'[digest]\nout_dir = "{setup.folder / "digests"}"\n',
-    ]
-    for name in feeds:
-        lines.append(
-            f'[[feeds]]\nname = "{name}"\nurl = "{setup.base_url}/feeds/{name}.xml"\n'
-            "fetch_articles = true\n"
-        )
-    setup.config.write_text("\n".join(lines))
+    setup.config.write_text(crash.config_text(
+        feeds, setup.base_url, setup.database_url, setup.folder / "digests", timeout_s=20,
+        poll_every=poll_every,
+    ))  # fmt: skip
 
 
 def start(setup: Setup, *args: str, log: Path) -> subprocess.Popen[bytes]:
@@ -303,7 +283,7 @@ def run(
     tally = Tally()
     with tempfile.TemporaryDirectory(prefix="fw-contention-") as tmp:
         folder = Path(tmp)
-        crash.NewsWeb(files=web.files).write(folder / "web")
+        synthweb.write_files(folder / "web", web.files)
         with (
             served_growing(folder / "web", web, counts) as base_url,
             crash.fresh_database(database_url, folder) as url,

@@ -1,7 +1,7 @@
 """Mutation fuzzing of the feed reader: no exception but ParseError ever leaves parse_feed.
 
-    python -m bench.fuzz_feeds                      # 100,000 mutated feeds (about 10 minutes)
-    python -m bench.fuzz_feeds --count 3000 --seed 7
+    python -m bench.stress.fuzz_feeds               # 100,000 mutated feeds (about 10 minutes)
+    python -m bench.stress.fuzz_feeds --count 3000 --seed 7
 
 Seeds are the project's test feeds plus the real-world corpora (``../shared/corpora``, or
 ``$FRAMEWATCH_CORPORA``). Each input is a seed with one to three mutations: bit flips,
@@ -30,7 +30,7 @@ from ingest.model.errors import ParseError
 from ingest.sources import feeds
 from ingest.sources.feeds import ParsedFeed, parse_feed
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf"}
 MAX_PARSE_S = 2.0
 URL = "http://example.org/feed.xml"
@@ -261,7 +261,7 @@ def run(count: int, seed: int, seeds: list[bytes], progress: bool = False) -> Fu
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.fuzz_feeds", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.stress.fuzz_feeds", description=__doc__)
     parser.add_argument("--count", type=int, default=100_000, help="mutated inputs to run")
     parser.add_argument("--seed", type=int, default=1, help="random seed (runs repeat exactly)")
     parser.add_argument("--save", type=Path, help="write offending inputs to this folder")

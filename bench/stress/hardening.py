@@ -1,6 +1,6 @@
 """The hardening figures of issue 9, measured on this machine.
 
-    python -m bench.hardening [--fuzz-count 3000] [--json PATH]
+    python -m bench.stress.hardening [--fuzz-count 3000] [--json PATH]
 
 1. SSRF guard: every address form (loopback, private, link-local, metadata, multicast,
    IPv6 local/mapped/NAT64/6to4, in many spellings, and DNS names answering them) and
@@ -11,7 +11,7 @@
    memory growth of the fetching process) and slow servers (seconds until the fetch ends).
 3. XML attacks: each refused, with the time and memory the refusal took.
 4. Robust parsing: the real-world corpora and a short mutation fuzz (the long run is
-   ``python -m bench.fuzz_feeds``).
+   ``python -m bench.stress.fuzz_feeds``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 from sqlalchemy import func, select
 
-from bench import fuzz_feeds, hostile
+from bench.stress import fuzz_feeds
 from ingest.config.settings import Settings, load_settings
 from ingest.demo.webfixture import FixtureServer
 from ingest.fetch.client import Fetcher
@@ -39,8 +39,9 @@ from ingest.sources.poll import poll_feeds
 from storage import migrate
 from storage.db import make_engine, make_session_factory
 from storage.models import FetchLog
+from tests.support import hostile
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FORMS = hostile.LOOPBACK_FORMS + hostile.OTHER_FORMS
 Row = dict[str, Any]
 
@@ -276,7 +277,7 @@ def _cell(value: object) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.hardening", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.stress.hardening", description=__doc__)
     parser.add_argument("--fuzz-count", type=int, default=3_000)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
@@ -289,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
         figures["Slow servers (total deadline)"] = slow_servers(server)
     figures["XML attacks"] = xml_attacks()
     figures["Real-world corpora"] = [corpora()]
-    figures["Mutation fuzz (short; long run: python -m bench.fuzz_feeds)"] = [fuzz(args.fuzz_count)]
+    title = "Mutation fuzz (short; long run: python -m bench.stress.fuzz_feeds)"
+    figures[title] = [fuzz(args.fuzz_count)]
     for title, rows in figures.items():
         _print_table(title, rows)
     if args.json:

@@ -146,11 +146,11 @@ def crawl_sites(
 def finish_crawls(
     settings: Settings, factory: sessionmaker[Session], reports: Sequence[CrawlReport]
 ) -> int:
-    """End the crawls' batch in this process (cluster counts, flags): the children store,
-    and a child killed at its time limit cannot finish for itself. New flags."""
-    stored = any(r.new_articles or r.failed for r in reports)
+    """Each crawl process ends its own batch (``spiders.store.CrawlStore.finish``); a child
+    that failed or was killed at its time limit may not have, so its flags are refreshed
+    here. New flags."""
     pipeline = Pipeline.from_settings(settings, factory)
-    new_flags = pipeline.finish(datetime.now(UTC), refresh=stored)
+    new_flags = pipeline.finish(datetime.now(UTC), refresh=any(r.failed for r in reports))
     if new_flags:
         log.info("crawls raised %d new flags", new_flags)
     return new_flags
