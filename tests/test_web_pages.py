@@ -155,6 +155,10 @@ def test_flags_list_pages_counts_and_formats(site: Site) -> None:
     for bad in ({"kind": "bogus"}, {"status": "done"}, {"page": "0"}, {"since": "9999-99-99"},
                 {"_format": "xml"}, {"_size": "-5"}):  # fmt: skip
         assert site.client.get("/ui/flags", params=bad).status_code == 400, bad
+    page_error = site.client.get("/ui/flags", params={"kind": "bogus"})
+    assert "kind &#39;bogus&#39; is not one of first_seen" in page_error.text  # an HTML page
+    data_error = site.client.get("/ui/flags.json", params={"kind": "bogus"})
+    assert data_error.status_code == 400 and data_error.json()["error"] == "bad_filter"
     shifts = site.client.get("/ui/flags.json", params={"kind": "source_shift"}).json()
     assert shifts["rows"] and {r["kind"] for r in shifts["rows"]} == {"source_shift"}
 

@@ -24,7 +24,7 @@ from ingest.config.settings import Settings
 from ingest.digest.health import LOOKBACK_DAYS, Health, collection_health
 from ingest.model.errors import FilterError
 from ingest.web.listing import data_response, list_route, listing_of, requested_format
-from ingest.web.pages import csrf_token, render
+from ingest.web.pages import csrf_token, html_errors, render
 from ingest.web.params import choice, day_param, story_param
 from storage import collection, overview
 from storage.db import make_engine, make_session_factory, unit_of_work
@@ -85,6 +85,7 @@ def _here(request: Request) -> str:
 
 
 @router.get("/")
+@html_errors
 def home_page(request: Request) -> Response:
     """What is new: flags raised today and this week, and collection health."""
     if request.query_params.get("q") is not None:  # old search links: the search moved
@@ -130,6 +131,7 @@ def _flag_query(request: Request, settings: Settings) -> tuple[overview.FlagQuer
 
 
 @list_route(router, "/ui/flags")
+@html_errors
 def flags_page(request: Request) -> Response:
     """Every flag, newest on the timeline first, filtered by kind, status and date."""
     settings: Settings = request.app.state.settings

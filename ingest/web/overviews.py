@@ -21,7 +21,7 @@ from ingest.digest.health import LOOKBACK_DAYS, judge_silence, plain_error
 from ingest.digest.views import frame_chart, outlet_table
 from ingest.web import figures
 from ingest.web.listing import data_response, list_route, listing_of, requested_format
-from ingest.web.pages import render
+from ingest.web.pages import html_errors, render
 from ingest.web.params import choice, day_param, story_param
 from storage import collection, crawls, frames, neardup
 from storage.health import source_health
@@ -64,6 +64,7 @@ def _common(story: str, window: figures.Window, group: str | None) -> dict[str, 
 
 
 @list_route(router, "/ui/frames")
+@html_errors
 def frames_page(request: Request) -> Response:
     """Each frame's daily share over the window, own voice and quoted, for all outlets or
     one outlet group; the shares per group; the daily rows."""
@@ -88,6 +89,7 @@ def frames_page(request: Request) -> Response:
 
 
 @list_route(router, "/ui/outlets")
+@html_errors
 def outlets_page(request: Request) -> Response:
     """Outlets x frames over the window: how many of each outlet's articles use each
     frame, in its own voice and only quoted."""
@@ -124,6 +126,7 @@ CLUSTER_COLUMNS = ("id", "story", "label", "top_terms", "first_seen_at", "last_s
 
 
 @list_route(router, "/ui/clusters")
+@html_errors
 def clusters_page(request: Request) -> Response:
     """Event clusters, most recently active first; a cluster holding near-copies of one
     report is a wire story."""
@@ -198,6 +201,7 @@ def _status_code(error: str | None) -> int | None:
 
 
 @list_route(router, "/ui/sources")
+@html_errors
 def sources_page(request: Request) -> Response:
     """Every source with its state: failing first, then silent ones, then the rest."""
     fmt = requested_format(request)

@@ -12,8 +12,10 @@ only http(s) URLs ever become links.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
@@ -89,6 +91,26 @@ def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
     response = HTMLResponse(_env.get_template(template).render(**context), status_code=status)
     response.headers["Content-Security-Policy"] = CSP
     return response
+
+
+Page = Callable[..., Response]
+
+
+def html_errors(page: Page) -> Page:
+    """A value the page does not allow is a 400 page saying so (the same rows as JSON or
+    CSV answer with the API's JSON error instead)."""
+
+    @functools.wraps(page)
+    def guarded(request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            return page(request, *args, **kwargs)
+        except FilterError as exc:
+            if request.url.path.endswith((".json", ".csv")) or "_format" in request.query_params:
+                raise
+            return render("message.html", 400, heading="Not allowed", message=str(exc),
+                          login=False)  # fmt: skip
+
+    return guarded
 
 
 def login_required(request: Request) -> Response:
@@ -223,6 +245,7 @@ DIGEST_COLUMNS = ("story", "day", "article_count", "summary", "written_at", "sen
 
 
 @list_route(router, "/ui/digests")
+@html_errors
 def digests_page(request: Request) -> Response:
     """The digests written, newest day first."""
     fmt = requested_format(request)
