@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint lock clean
+.PHONY: install demo test lint lock clean browser
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "framewatch needs Python 3.11 or newer (set PYTHON=...)")'
@@ -23,7 +23,13 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# The browser test drives Debian's Chromium (Playwright never downloads a browser here).
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get install -y chromium || (apt-get update && apt-get install -y chromium); \
+	else echo "Chromium is missing: run 'sudo apt-get install -y chromium' (tests/test_browser.py is skipped without it)"; fi
+
+test: lint browser
 	$(BIN)/pytest
 
 # Refresh the pinned versions after changing dependencies in pyproject.toml.

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage import repo
@@ -127,12 +127,21 @@ def article_detail(session: Session, article_id: int) -> ArticleDetail | None:
     )  # fmt: skip
 
 
-def recent_digests(session: Session, story: str | None, limit: int) -> list[Digest]:
+def recent_digests(
+    session: Session, story: str | None, limit: int, offset: int = 0
+) -> list[Digest]:
     """The digests written, newest day first (of one story, or all)."""
-    query = select(Digest).order_by(Digest.day.desc(), Digest.story).limit(limit)
+    query = select(Digest).order_by(Digest.day.desc(), Digest.story).limit(limit).offset(offset)
     if story is not None:
         query = query.where(Digest.story == story)
     return list(session.scalars(query))
+
+
+def count_digests(session: Session, story: str | None) -> int:
+    query = select(func.count()).select_from(Digest)
+    if story is not None:
+        query = query.where(Digest.story == story)
+    return session.scalar(query) or 0
 
 
 @dataclass(frozen=True)

@@ -172,6 +172,7 @@ def day_flags(session: Session, story: str, start: datetime, end: datetime) -> l
                 title=article.title if article else None,
                 first_seen_at=flag.first_seen_at,
                 score=flag.score,
+                article_id=article.id if article else None,
             )
         )
     return result

@@ -283,15 +283,31 @@ class ClusterSummary:
     copies: int  # near-duplicate articles among them
 
 
-def recent_clusters(
-    session: Session, story: str | None = None, since: datetime | None = None, limit: int = 20
-) -> list[ClusterSummary]:
-    """Clusters by most recent activity, with their outlets and how many are copies."""
-    query = select(Cluster).order_by(Cluster.last_seen_at.desc(), Cluster.id.desc()).limit(limit)
+def _clusters_where(query: Any, story: str | None, since: datetime | None) -> Any:
     if story:
         query = query.where(Cluster.story == story)
     if since:
         query = query.where(Cluster.last_seen_at >= since)
+    return query
+
+
+def count_clusters(
+    session: Session, story: str | None = None, since: datetime | None = None
+) -> int:
+    query = _clusters_where(select(func.count()).select_from(Cluster), story, since)
+    return session.scalar(query) or 0
+
+
+def recent_clusters(
+    session: Session,
+    story: str | None = None,
+    since: datetime | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> list[ClusterSummary]:
+    """Clusters by most recent activity, with their outlets and how many are copies."""
+    query = select(Cluster).order_by(Cluster.last_seen_at.desc(), Cluster.id.desc())
+    query = _clusters_where(query, story, since).limit(limit).offset(offset)
     summaries = []
     for cluster in session.scalars(query):
         members = session.execute(

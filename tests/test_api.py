@@ -5,6 +5,7 @@ against the OpenAPI document."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -237,7 +238,7 @@ def test_the_bearer_token_is_required(api: Api) -> None:
 
 
 def test_the_web_page_searches_and_escapes(api: Api) -> None:
-    page = api.client.get("/", params={"q": "alert", "include_duplicates": "1"})
+    page = api.client.get("/ui/search", params={"q": "alert", "include_duplicates": "1"})
     assert page.status_code == 200
     html = page.text
     assert "&lt;script&gt;" in html and "<script" not in html
@@ -255,28 +256,34 @@ def test_the_web_page_searches_and_escapes(api: Api) -> None:
     assert "No frames found" in article.text and 'href="javascript:' not in article.text
     original = api.client.get(f"/ui/articles/{api.ids['release_en']}").text
     assert 'href="https://westwire.example/news/release_en"' in original
-    assert "<td>hostage_diplomacy</td><td>quoted</td>" in original
+    assert re.search(r">hostage_diplomacy</a></td><td data-label=\"voice\">quoted</td>", original)
     assert f"/ui/articles/{api.ids['copy_en']}" in original  # its copy is listed
 
 
 def test_the_web_page_filters_pages_and_errors(api: Api) -> None:
-    cyrillic = api.client.get("/", params={"q": "палітвязн*", "language": "be"}).text
+    old_link = api.client.get("/", params={"q": "палітвязн*", "language": "be"})
+    assert old_link.status_code == 307 and old_link.headers["location"].startswith("/ui/search?")
+    cyrillic = api.client.get("/ui/search", params={"q": "палітвязн*", "language": "be"}).text
     assert "<mark>Палітвязні</mark>" in cyrillic or "<mark>палітвязняў</mark>" in cyrillic
     assert "matches, by relevance" in cyrillic  # relevance unless date is asked for
-    by_date = api.client.get("/", params={"q": "belarus", "sort": "date"}).text
+    by_date = api.client.get("/ui/search", params={"q": "belarus", "sort": "date"}).text
     assert "matches, by date" in by_date
-    listing = api.client.get("/").text
+    listing = api.client.get("/ui/search").text
     assert "newest first" in listing and 'rel="next"' not in listing
-    bad = api.client.get("/", params={"q": "belarus AND (x"})
+    bad = api.client.get("/ui/search", params={"q": "belarus AND (x"})
     assert bad.status_code == 400 and "at position 12" in bad.text
-    unknown = api.client.get("/", params={"source": "<b>nope</b>"})
+    unknown = api.client.get("/ui/search", params={"source": "<b>nope</b>"})
     assert unknown.status_code == 400 and "&lt;b&gt;nope&lt;/b&gt;" in unknown.text
     assert api.client.get("/ui/articles/abc").status_code == 404
     listing = api.client.get("/ui/digests").text
     assert 'href="/ui/digests/belarus-prisoners/2025-09-12"' in listing
     page = api.client.get("/ui/digests/belarus-prisoners/2025-09-12")
-    assert "Digest of 12 September" in page.text and "default-src 'none'" in page.headers[
-        "content-security-policy"]  # fmt: skip
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert 'href="/ui/flags"' in page.text  # the site's navigation
+    assert f'href="/ui/articles/{api.ids["humanism_en"]}"' in page.text  # articles inside
+    assert 'href="https://belta.example/news/humanism_en"' in page.text  # and the original
+    written = api.client.get("/ui/digests/belarus-prisoners/2025-09-12/written")
+    assert "Digest of 12 September" in written.text
     assert api.client.get("/ui/digests/belarus-prisoners/2025-09-01").status_code == 404
     assert api.client.get("/ui/digests/x/not-a-day").status_code == 404
 

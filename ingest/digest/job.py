@@ -23,12 +23,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.config.settings import Settings
+from ingest.digest.health import LOOKBACK_DAYS
 from ingest.digest.mail import build_message, send_message
 from ingest.digest.render import digest_summary, render_atom, render_html, render_markdown
 from ingest.digest.views import CHART_DAYS, day_bounds, local_day
 from ingest.model.digest import DigestArticle, DigestData, FeedEntry
 from ingest.model.errors import DeliveryError
-from storage import digests
+from storage import collection, digests
 from storage.db import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ def gather(
     """The digest's data as the store holds it; ``written_at`` bounds the late arrivals."""
     start, end = day_bounds(day, tz)
     history_start, _ = day_bounds(day - timedelta(days=CHART_DAYS - 1), tz)
+    lookback, _ = day_bounds(day - timedelta(days=LOOKBACK_DAYS), tz)
     return DigestData(
         story=story,
         day=day,
@@ -98,6 +100,9 @@ def gather(
         history=tuple(digests.history(session, story, history_start, end)),
         flags=tuple(digests.day_flags(session, story, start, end)),
         late=late_arrivals(session, story, day, tz, written_at),
+        failures=tuple(collection.source_failures(session, start, end)),
+        activity=tuple(collection.source_activity(session, story, lookback, end, tz)),
+        attempts=collection.attempts_between(session, start, end),
     )
 
 

@@ -27,7 +27,9 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from ingest.digest import views
+from ingest.digest.health import plain_error
 from ingest.model.digest import DigestData, FeedEntry
+from ingest.model.health import SourceFailure
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 SAFE_SCHEMES = ("http", "https", "mailto")
@@ -108,6 +110,10 @@ def _label(frame: str | None) -> str:
     return (frame or "").replace("_", " ")
 
 
+def _plain(failure: SourceFailure) -> str:
+    return plain_error(failure.last_outcome, failure.status_code)
+
+
 def _environment(markdown: bool) -> Environment:
     loader = PackageLoader("ingest.digest", "templates")
     if markdown:
@@ -123,7 +129,8 @@ def _environment(markdown: bool) -> Environment:
             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
         )  # fmt: skip
         env.filters.update(href=safe_href)
-    env.filters.update(text=clean_text, local=_local, label=_label, voices=views.strongest_voices)
+    env.filters.update(text=clean_text, local=_local, label=_label, voices=views.strongest_voices,
+                       plain=_plain)  # fmt: skip
     return env
 
 
@@ -132,12 +139,18 @@ _MARKDOWN = _environment(markdown=True)
 
 
 def _context(data: DigestData) -> dict[str, Any]:
-    return {"d": data, "v": views.build_view(data), "csp": CSP, "tz": data.timezone}
+    return {"d": data, "v": views.build_view(data), "csp": CSP, "tz": data.timezone,
+            "site": (), "inside": None}  # fmt: skip
 
 
-def render_html(data: DigestData) -> str:
-    """The digest as one self-contained HTML page (also the e-mail's HTML part)."""
-    return _HTML.get_template("digest.html").render(_context(data))
+def render_html(
+    data: DigestData, site: Sequence[tuple[str, str]] = (), inside: str | None = None
+) -> str:
+    """The digest as one self-contained HTML page (also the e-mail's HTML part). The web
+    page adds its navigation (``site``: (href, label) pairs) and ``inside``, the path the
+    articles' pages are under (``/ui/articles/``), so titles open them there."""
+    context = {**_context(data), "site": tuple(site), "inside": inside}
+    return _HTML.get_template("digest.html").render(context)
 
 
 def render_markdown(data: DigestData) -> str:
@@ -147,14 +160,16 @@ def render_markdown(data: DigestData) -> str:
 
 def digest_summary(data: DigestData) -> str:
     """One line: the day's numbers and flags (the feed entry's summary, e-mail subject)."""
+    failed = len(data.failures)
+    failing = f" {failed} source{'s' if failed != 1 else ''} failed that day." if failed else ""
     if data.quiet:
-        return f"{data.story}, {data.day.isoformat()}: a quiet day, no new articles."
+        return f"{data.story}, {data.day.isoformat()}: a quiet day, no new articles.{failing}"
     outlets = len({a.outlet for a in data.articles})
     flags = f", {len(data.flags)} new framing flag{'s' if len(data.flags) != 1 else ''}"
     return (
         f"{data.story}, {data.day.isoformat()}: {len(data.articles)} new article"
         f"{'s' if len(data.articles) != 1 else ''} from {outlets} outlet"
-        f"{'s' if outlets != 1 else ''}{flags if data.flags else ''}."
+        f"{'s' if outlets != 1 else ''}{flags if data.flags else ''}.{failing}"
     )
 
 

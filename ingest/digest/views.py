@@ -4,7 +4,9 @@
 * the day's events: its articles grouped by cluster, each with a representative headline;
 * the frame-share chart: for each frame, the share of each of the last 14 days' articles
   (copies left out) using it in its own voice, and only quoting it (or in scare quotes);
-* the outlet x frame table of the day (own and quoted uses per outlet).
+* the outlet x frame table of the day (own and quoted uses per outlet);
+* collection health: the sources that failed that day and the ones gone silent
+  (``ingest.digest.health``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+from ingest.digest.health import Health, collection_health
 
 if TYPE_CHECKING:
     from ingest.model.digest import DigestArticle, DigestData, HistoryArticle
@@ -105,6 +109,7 @@ class DigestView:
     chart: Chart | None
     table: OutletTable
     late: tuple[DigestArticle, ...]
+    health: Health
 
 
 def build_view(data: DigestData) -> DigestView:
@@ -115,6 +120,7 @@ def build_view(data: DigestData) -> DigestView:
         chart=frame_chart(data.history, data.day, tz),
         table=outlet_table(data.articles),
         late=tuple(sorted(data.late, key=lambda a: (a.when, a.id))),
+        health=collection_health(data.failures, data.activity, data.day),
     )
 
 
@@ -218,9 +224,11 @@ def _scale(peak: float) -> int:
     return 100
 
 
-def frame_chart(history: Iterable[HistoryArticle], day: date, tz: ZoneInfo) -> Chart | None:
-    """Bars of each frame's daily share over the 14 days ending with ``day``."""
-    days = tuple(day - timedelta(days=n) for n in range(CHART_DAYS - 1, -1, -1))
+def frame_chart(
+    history: Iterable[HistoryArticle], day: date, tz: ZoneInfo, span: int = CHART_DAYS
+) -> Chart | None:
+    """Bars of each frame's daily share over the ``span`` days ending with ``day``."""
+    days = tuple(day - timedelta(days=n) for n in range(span - 1, -1, -1))
     totals, uses = _daily_uses(history, days, tz)
     frames = sorted(
         {frame for frame, _ in uses},
@@ -230,14 +238,15 @@ def frame_chart(history: Iterable[HistoryArticle], day: date, tz: ZoneInfo) -> C
         return None
     peak = max(sum(c.values()) / totals[d] for (_, d), c in uses.items())
     scale = _scale(peak)
-    slot = CHART_WIDTH / CHART_DAYS
+    slot = CHART_WIDTH / span
     rows = tuple(
         _chart_row(frame, index, days, totals, uses, scale, slot)
         for index, frame in enumerate(frames)
     )
     height = len(frames) * (ROW_LABEL + ROW_BARS + ROW_GAP) + 16
-    ticks = tuple((i * slot + slot / 2, days[i].strftime("%d.%m")) for i in (0, 6, 13))
-    return Chart(CHART_WIDTH, height, scale, rows, days, ticks, (CHART_DAYS - 1) * slot, slot)
+    marks = sorted({0, (span - 1) // 2, span - 1})
+    ticks = tuple((i * slot + slot / 2, days[i].strftime("%d.%m")) for i in marks)
+    return Chart(CHART_WIDTH, height, scale, rows, days, ticks, (span - 1) * slot, slot)
 
 
 def _chart_row(
@@ -281,7 +290,7 @@ def _spark(shares: Sequence[float], scale: int) -> str:
     return "".join(marks)
 
 
-def outlet_table(articles: Iterable[DigestArticle]) -> OutletTable:
+def outlet_table(articles: Iterable[DigestArticle | HistoryArticle]) -> OutletTable:
     """Per outlet of the day: how many of its articles use each frame, own and quoted."""
     per_outlet: dict[str, list[dict[str, str]]] = defaultdict(list)
     frame_totals: Counter[str] = Counter()

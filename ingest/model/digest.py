@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from ingest.model.health import SourceActivity, SourceFailure
+
 
 @dataclass(frozen=True)
 class DigestArticle:
@@ -48,6 +50,7 @@ class DigestFlag:
     title: str | None
     first_seen_at: datetime
     score: float
+    article_id: int | None = None  # the article that raised it
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,9 @@ class DigestData:
     history: tuple[HistoryArticle, ...]  # the 14 days ending with ``day``
     flags: tuple[DigestFlag, ...]  # flags first seen on the day
     late: tuple[DigestArticle, ...] = ()  # earlier days' articles fetched after their digest
+    failures: tuple[SourceFailure, ...] = ()  # sources whose polls or crawls failed that day
+    activity: tuple[SourceActivity, ...] = ()  # what each source carried, day by day
+    attempts: int | None = None  # polls and crawls recorded that day (None: not looked up)
 
     @property
     def quiet(self) -> bool:

@@ -38,6 +38,7 @@ from ingest import __version__
 from ingest.config.settings import Settings
 from ingest.flags.timeline import frame_timeline
 from ingest.model.errors import FilterError, QueryError, StorageError
+from ingest.web import home, overviews
 from ingest.web import pages as webpages
 from ingest.web.models import (
     ArticleOut,
@@ -355,5 +356,7 @@ def create_app(
     _install_error_handlers(app)
     _install_middleware(app, token)
     app.include_router(router)
+    app.include_router(home.router)
+    app.include_router(overviews.router)
     app.include_router(webpages.router)
     return app
