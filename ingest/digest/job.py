@@ -28,7 +28,7 @@ from ingest.digest.render import digest_summary, render_atom, render_html, rende
 from ingest.digest.views import CHART_DAYS, day_bounds, local_day
 from ingest.model.digest import DigestArticle, DigestData, FeedEntry
 from ingest.model.errors import DeliveryError
-from storage import digests
+from storage import digests, outages
 from storage.db import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,7 @@ def gather(
         history=tuple(digests.history(session, story, history_start, end)),
         flags=tuple(digests.day_flags(session, story, start, end)),
         late=late_arrivals(session, story, day, tz, written_at),
+        outages=tuple(outages.outages_between(session, start, end)),
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from ingest.model.outages import Outage
+
 
 @dataclass(frozen=True)
 class DigestArticle:
@@ -62,6 +64,7 @@ class DigestData:
     history: tuple[HistoryArticle, ...]  # the 14 days ending with ``day``
     flags: tuple[DigestFlag, ...]  # flags first seen on the day
     late: tuple[DigestArticle, ...] = ()  # earlier days' articles fetched after their digest
+    outages: tuple[Outage, ...] = ()  # store outages that overlap the day
 
     @property
     def quiet(self) -> bool:
