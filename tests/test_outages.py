@@ -151,6 +151,53 @@ def _postgres_outages(
     assert found is not None and result.duplicated == 0 and result.unexpected == 0, result
 
 
+@pytest.mark.postgres
+@pytest.mark.timeout(240)
+def test_a_service_that_cannot_prove_its_lock_pauses(
+    tmp_path: Path, web: tuple[GrowingWeb, FixtureServer]
+) -> None:
+    """While PostgreSQL is "down", another service (elsewhere) takes the lock: once the
+    database is back, the first one must not work until the lock is free again."""
+    grown, server = web
+    direct = make_url(_pg_base())
+    with (
+        private_schema(_pg_base(), "fwout") as direct_url,
+        TcpProxy(direct.host or "127.0.0.1", direct.port or 5432) as proxy,
+    ):
+        proxied = make_url(direct_url).set(port=proxy.port).render_as_string(hide_password=False)
+        config = tmp_path / "fw.toml"
+        config.write_text(config_text(grown, server.base_url, proxied))
+        assert run_cli(config, "init").returncode == 0
+        service = ServiceProcess(config)
+        try:
+            assert wait_until(lambda: verdict(direct_url, grown.expected(1)).lost == 0, 90)
+            proxy.cut()
+            assert service.wait_for_line("storage unusable", 20) is not None
+            engine = make_engine(direct_url)
+            other = engine.connect()
+            taken = other.execute(text(TAKE_LOCK)).scalar()
+            other.commit()
+            assert taken is True
+            grown.publish(2)
+            proxy.restore()
+            assert service.wait_for_line("another service holds the lock", 30) is not None
+            stored = verdict(direct_url, grown.expected(2)).stored
+            time.sleep(4)
+            assert verdict(direct_url, grown.expected(2)).stored == stored  # no work
+            assert service.get("/healthz")[0] == 503
+            other.close()  # the other service stops
+            engine.dispose()
+            assert service.wait_for_line("the service lock is ours again", 30) is not None
+            assert wait_until(lambda: verdict(direct_url, grown.expected(2)).lost == 0, 60)
+            assert pg_lock_holders(direct_url) == 1
+        finally:
+            code = service.stop()
+        assert code == 0, "\n".join(service.log()[-30:])
+
+
+TAKE_LOCK = "SELECT pg_try_advisory_lock(1180127822, hashtext(current_schema()))"
+
+
 def _url_in(config: Path) -> str:
     return str(load_settings(config).database.url)
 
@@ -356,3 +403,44 @@ def test_every_query_is_bounded_in_time(database_url: str) -> None:
         engine.dispose()
     assert time.monotonic() - started < 5
     assert as_storage_error(caught.value) is not None
+
+
+# -- the outage's bookkeeping --------------------------------------------------------------
+
+
+def test_an_outage_is_one_state_with_capped_jittered_backoff() -> None:
+    import random
+
+    from ingest.model.errors import StorageError
+    from ingest.service.outage import BACKOFF_CAP_S, StoreWatch
+
+    watch = StoreWatch(rng=random.Random(1))
+    now = datetime(2026, 3, 1, 8, tzinfo=UTC)
+    assert watch.failed(StorageError("database error: refused"), now) is True
+    assert [watch.failed(StorageError("again"), now) for _ in range(5)] == [False] * 5
+    assert watch.outage is not None and watch.outage.failures == 6
+    assert watch.outage.cause == "database error: refused" and watch.outage.last_error == "again"
+    delays = [watch.delay(n) for n in range(12)]
+    assert all(d <= BACKOFF_CAP_S for d in delays) and delays[-1] >= BACKOFF_CAP_S / 2
+    assert delays[0] < delays[3] and len(set(delays[8:])) > 1  # doubling, then jittered
+    assert not watch.may_work() and watch.confirm() is None  # no answer yet: still out
+    watch.store_answered(now)
+    ended = watch.confirm()
+    assert ended is not None and ended.ended_at == now and watch.may_work()
+    assert watch.failed(StorageError("new"), now) is True  # a later failure: a new outage
+
+
+def test_connection_errors_are_storage_errors_not_bugs(tmp_path: Path) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from tests.support.outages import free_port
+
+    refused = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/test")
+    with pytest.raises(Exception) as caught:
+        refused.connect()
+    refused.dispose()
+    failure = as_storage_error(caught.value)
+    assert failure is not None and "\n" not in str(failure) and "refused" in str(failure)
+    assert as_storage_error(IntegrityError("INSERT", {}, Exception("duplicate key"))) is None
+    assert as_storage_error(ValueError("a bug")) is None
+    assert as_storage_error(OSError(28, "No space left on device")) is not None

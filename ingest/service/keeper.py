@@ -121,17 +121,19 @@ class Keeper:
     def _try_store(self) -> None:
         outage, now = self.watch.outage, _utcnow()
         try:
-            if not self.lock.verify():
-                self._pause()
-                return
+            held = self.lock.verify()
             if outage is not None:  # the proof that writes work again
                 self.record(outage, now)
         except Exception as exc:
             if not self.failed(exc):
                 log.exception("trying the store failed")
             return
-        self.metrics.lock_held.set(1)
         self.watch.store_answered(now)
+        if not held:  # the store answers; what stops the work now is the lock
+            self.confirm()
+            self._pause()
+            return
+        self.metrics.lock_held.set(1)
 
     def _try_lock(self) -> None:
         self._lock_checked = time.monotonic()
