@@ -76,6 +76,7 @@ class Service:
         self.state = StateFile(files.with_name(files.name + ".state"))
         self.keeper = Keeper(self.factory, self.lock, self.state, self.metrics)
         self.last_ok: dict[str, float] = {}
+        self.flags_stale = True
         f = settings.fetch
         self.fetcher = Fetcher(
             f.user_agent, f.timeout_s, f.max_bytes, f.allow_private_addresses,
@@ -233,7 +234,9 @@ class Service:
             try:
                 job()
             except Exception as exc:
-                if not self.keeper.failed(exc):
+                if self.keeper.failed(exc):
+                    self.flags_stale = True  # it may have stored articles, not their flags
+                else:
                     self.metrics.job_failures.labels(name).inc()
                     log.exception("job %s failed; it runs again at its next time", name)
                 return
@@ -243,16 +246,18 @@ class Service:
         return run
 
     def poll_due(self) -> None:
-        # The first poll after a start recomputes the flags whatever it stores: the last
-        # run may have died between storing articles and recomputing them.
+        # The first poll after a start or a storage failure recomputes the flags whatever
+        # it stores: the last run (or cycle) may have stopped between storing articles and
+        # recomputing them.
         options = PollOptions(
             due_only=True, stop=self.stop_event, sync_sources=False,
-            refresh_flags="poll" not in self.last_ok,
+            refresh_flags=self.flags_stale,
         )  # fmt: skip
         started = time.monotonic()
         report = poll_feeds(
             self.settings, self.factory, self.fetcher, options=options, preparer=self.preparer
         )
+        self.flags_stale = False
         self.metrics.record_poll(report)
         if report.feeds:
             log.info(

@@ -97,7 +97,7 @@ def harvest_feed(
         )
         new_entries, harvest.carried = _new_entries(job.reader, source_id, harvest.parsed.entries)
         harvest.items = _raw_items(feed, new_entries, job.pages, harvest, job.now)
-        if preparer is not None:
+        if preparer is not None and not job.halt.is_set():  # halted: nobody will apply it
             harvest.prepared = preparer.prepare(
                 harvest.items, settings.active_stories, settings.config_dir
             )

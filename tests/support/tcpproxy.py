@@ -26,7 +26,7 @@ class TcpProxy:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.base_events.Server | None = None
-        self._transports: set[asyncio.BaseTransport] = set()
+        self._transports: set[asyncio.WriteTransport] = set()
 
     def __enter__(self) -> TcpProxy:
         self._thread.start()
@@ -75,7 +75,7 @@ class TcpProxy:
         except OSError:
             writer.transport.abort()
             return
-        pair = {writer.transport, up_writer.transport}
+        pair: set[asyncio.WriteTransport] = {writer.transport, up_writer.transport}
         self._transports |= pair
         await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
         self._transports -= pair
