@@ -39,12 +39,12 @@ class StoreView:
         return "not running"
 
     def storage(self) -> str:
-        if self.outage is not None:
-            return (
-                f"UNUSABLE since {_when(self.outage.started_at)} UTC "
-                f"({self.outage.failures} failed tries; first error: {self.outage.cause}; "
-                f"last: {self.outage.last_error})"
-            )
+        if (outage := self.outage) is not None:
+            errors = outage.cause
+            if outage.last_error != outage.cause:
+                errors = f"first {outage.cause}; last {outage.last_error}"
+            tries = f"{outage.failures} failed tr{'ies' if outage.failures > 1 else 'y'}"
+            return f"UNUSABLE since {_when(outage.started_at)} UTC ({tries}: {errors})"
         if self.error is not None:
             return f"UNUSABLE: {self.error}"
         return "ok"
