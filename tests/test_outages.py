@@ -195,6 +195,41 @@ def test_a_service_that_cannot_prove_its_lock_pauses(
         assert code == 0, "\n".join(service.log()[-30:])
 
 
+@pytest.mark.postgres
+@pytest.mark.timeout(180)
+def test_a_service_started_while_postgres_is_down_waits_for_it(
+    tmp_path: Path, web: tuple[GrowingWeb, FixtureServer]
+) -> None:
+    grown, server = web
+    direct = make_url(_pg_base())
+    with (
+        private_schema(_pg_base(), "fwout") as direct_url,
+        TcpProxy(direct.host or "127.0.0.1", direct.port or 5432) as proxy,
+    ):
+        proxied = make_url(direct_url).set(port=proxy.port).render_as_string(hide_password=False)
+        config = tmp_path / "fw.toml"
+        config.write_text(config_text(grown, server.base_url, proxied))
+        assert run_cli(config, "init").returncode == 0
+        proxy.cut()
+        service = ServiceProcess(config)
+        try:
+            assert service.wait_for_line("storage unusable", 30) is not None
+            assert _second_run_refused(config)
+            code, state = _status(config)
+            assert code == 1 and state["running"] is True, state
+            health = json.loads(service.get("/healthz")[1])
+            assert health["store"] == "unusable" and health["lock"].startswith("not proven")
+            proxy.restore()
+            assert service.wait_for_line("framewatch service running", 30) is not None
+            assert wait_until(lambda: verdict(direct_url, grown.expected(1)).lost == 0, 90)
+            assert pg_lock_holders(direct_url) == 1
+        finally:
+            code = service.stop()
+        assert code == 0, "\n".join(service.log()[-30:])
+        lines = service.log()
+        assert sum("storage unusable" in line for line in lines) == 1, lines
+
+
 TAKE_LOCK = "SELECT pg_try_advisory_lock(1180127822, hashtext(current_schema()))"
 
 

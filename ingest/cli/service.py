@@ -67,7 +67,7 @@ def status(ctx: click.Context, fmt: str) -> None:
                   "storage": view.record(), **(_plain(report) if report else {})}  # fmt: skip
         write_records([record], fmt, sys.stdout)
     else:
-        console.print(f"service: {view.running()}", markup=False)
+        console.print(f"service: {view.running()}", markup=False, soft_wrap=True)
         console.print(f"storage: {view.storage()}", markup=False, soft_wrap=True)
         if report is not None:
             _print_status(report)

@@ -92,6 +92,8 @@ class Keeper:
         if failure is None:
             return False
         self.metrics.store_failures.inc()
+        if self._lock_in_store:
+            self.metrics.lock_held.set(0)
         if self.watch.failed(failure, _utcnow()):
             log.error("storage unusable: %s; work paused, trying again with backoff", failure)
             self.metrics.store_outages.inc()
@@ -176,9 +178,19 @@ class Keeper:
 
     def health(self) -> dict[str, Any]:
         outage = self.watch.outage
+        lock = "held"
+        if self.paused_by is not None:
+            lock = f"held by {self.paused_by}"
+        elif outage is not None and self._lock_in_store:
+            lock = "not proven while the store is unusable"
         return {
             "store": "ok" if outage is None else "unusable",
             "store_unusable_since": outage.started_at.isoformat() if outage else None,
             "store_last_error": outage.last_error if outage else None,
-            "lock": "held" if self.paused_by is None else f"held by {self.paused_by}",
+            "lock": lock,
         }
+
+    @property
+    def _lock_in_store(self) -> bool:
+        """The lock lives in the database (PostgreSQL), not only in a file here."""
+        return self.lock.engine.dialect.name == "postgresql"
