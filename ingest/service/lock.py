@@ -18,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import socket
 import threading
@@ -32,6 +33,8 @@ from sqlalchemy.engine import make_url
 from ingest.config.settings import Settings
 from ingest.model.errors import FramewatchError
 from storage.failures import as_storage_error
+
+log = logging.getLogger(__name__)
 
 # Advisory lock (class, object) on PostgreSQL: a fixed class, the object from the schema
 # name, so services on different schemas of one database do not exclude each other.
@@ -109,8 +112,16 @@ class ServiceLock:
 
     def acquire_local(self) -> None:
         """The host's lock file (the whole lock on SQLite); raises AlreadyRunning."""
-        if (path := self.lock_path) is not None and self._file is None:
+        if (path := self.lock_path) is None or self._file is not None:
+            return
+        try:
             self._file = _lock_file(path, self._me)
+        except OSError as exc:
+            if self.engine.dialect.name != "postgresql":
+                raise
+            # e.g. a read-only config folder (systemd's ProtectSystem): the database's
+            # lock still keeps a second service out, once the database answers.
+            log.warning("no lock file on this host (%s): %s", path, exc)
 
     def verify(self) -> bool:
         """Does this process hold the lock now? Takes it again on a new session if the

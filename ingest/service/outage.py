@@ -120,8 +120,8 @@ class StateFile:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             if os.fstat(self._fd).st_size < STATE_BYTES:
                 os.pwrite(self._fd, b" " * STATE_BYTES, 0)
-        except OSError:
-            self._fd = None  # no room even for this: status falls back on the store alone
+        except OSError:  # no room even for this, or a read-only folder: status falls
+            self.close()  # back on the store alone
         return earlier
 
     def write(self, record: dict[str, Any]) -> None:
