@@ -33,15 +33,19 @@ _DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def as_storage_error(exc: BaseException) -> StorageError | None:
-    """The StorageError that ``exc`` stands for (or was raised from), else None."""
+    """The StorageError that ``exc`` stands for (or was raised from), else None. The
+    first failure in the chain names the cause: after a disk I/O error SQLite has rolled
+    back, and the savepoint's release fails next with "no such savepoint"."""
+    if isinstance(exc, StorageError):
+        return exc
+    found: StorageError | None = None
     seen: BaseException | None = exc
     for _ in range(_CHAIN_DEPTH):
         if seen is None:
-            return None
-        if (found := _translate(seen)) is not None:
-            return found
+            break
+        found = _translate(seen) or found
         seen = seen.__cause__ or seen.__context__
-    return None
+    return found
 
 
 def _translate(exc: BaseException) -> StorageError | None:

@@ -5,7 +5,8 @@ file, a small disk that can be filled and freed, and the store's verdict.
 The small disk is real: a tmpfs of a few megabytes when this process may mount one (SQLite
 then fails with "database or disk is full"); otherwise the service runs under
 ``RLIMIT_FSIZE`` lowered from outside with ``prlimit`` (writes past the limit fail with
-EFBIG, "disk I/O error"), and raised again to free it.
+EFBIG, "disk I/O error"), and raised again to free it. ``FRAMEWATCH_TEST_SMALL_DISK=rlimit``
+takes the fallback where mounting would work.
 """
 
 from __future__ import annotations
@@ -236,7 +237,8 @@ class SmallDisk:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.mode = "tmpfs" if self._mount() else "rlimit"
+        forced = os.environ.get("FRAMEWATCH_TEST_SMALL_DISK")  # "rlimit": try the fallback
+        self.mode = "tmpfs" if forced != "rlimit" and self._mount() else "rlimit"
         self._filler = self.folder / "filler.bin"
 
     def _mount(self) -> bool:
