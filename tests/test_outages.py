@@ -251,7 +251,7 @@ def test_sqlite_on_a_disk_that_fills_up(
         assert run_cli(config, "init").returncode == 0
         service = ServiceProcess(config, preexec=SmallDisk.preexec)
         try:
-            _disk_full(service, disk, grown, config, url)
+            _disk_full(service, disk, (grown, server), config, url)
         finally:
             disk.free(service.pid) if service.popen.poll() is None else None
             code = service.stop()
@@ -266,8 +266,10 @@ def test_sqlite_on_a_disk_that_fills_up(
 
 
 def _disk_full(
-    service: ServiceProcess, disk: SmallDisk, grown: GrowingWeb, config: Path, url: str
-) -> None:
+    service: ServiceProcess, disk: SmallDisk, web: tuple[GrowingWeb, FixtureServer],
+    config: Path, url: str,
+) -> None:  # fmt: skip
+    grown, server = web
     assert wait_until(lambda: verdict(url, grown.expected(1)).lost == 0, 90) is not None
     before = len(service.log())
     disk.fill(service.pid)
@@ -280,7 +282,9 @@ def _disk_full(
     assert "storage: UNUSABLE since" in sources.stdout, sources.stdout + sources.stderr
     assert _second_run_refused(config)
     assert service.get("/healthz")[0] == 503
-    time.sleep(4)  # a few backoff rounds: still one line
+    requests = len(server.requests)
+    time.sleep(4)  # a few backoff rounds: still one line, and nothing fetched meanwhile
+    assert len(server.requests) == requests, [r.path for r in server.requests[requests:]]
     freed = time.monotonic()
     disk.free(service.pid)
     assert service.wait_for_line("storage is back", RECOVERY_BOUND_S, before) is not None
