@@ -10,13 +10,16 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.model.errors import StorageError
 from ingest.model.query import fold_text
+from storage.failures import as_storage_error
+from storage.timeouts import bound_queries
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 10
 READ_MMAP_BYTES = 1 << 30
 READ_CACHE_KIB = 32_768
 # Writers' page cache (SQLite's default is 2 MB). Each stored article looks up and inserts
@@ -64,12 +67,22 @@ def _on_sqlite_begin_read_only(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")  # readers take no lock under WAL, so never wait for writers
 
 
-def make_engine(url: str, read_only: bool = False, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str, read_only: bool = False, statement_timeout_s: float | None = None, **kwargs: Any
+) -> Engine:
     """Create an engine; SQLite files get WAL, foreign keys and a busy timeout.
 
     ``read_only`` engines (search, the HTTP API) cannot write: SQLite connections are
     ``query_only`` and begin deferred transactions, PostgreSQL ones are read-only.
+    ``statement_timeout_s`` cuts off any query running longer (``storage.timeouts``).
     """
+    engine = _make_engine(url, read_only, **kwargs)
+    if statement_timeout_s is not None:
+        bound_queries(engine, statement_timeout_s)
+    return engine
+
+
+def _make_engine(url: str, read_only: bool, **kwargs: Any) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -84,6 +97,9 @@ def make_engine(url: str, read_only: bool = False, **kwargs: Any) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
+    if "connect_timeout" not in parsed.query:  # an unreachable server fails, not hangs
+        kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S,
+                                  **kwargs.get("connect_args", {})}  # fmt: skip
     try:
         engine = create_engine(parsed, pool_pre_ping=True, **kwargs)
         return engine.execution_options(postgresql_readonly=True) if read_only else engine
@@ -97,19 +113,36 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One session per unit of work: commit on success, roll back on any error."""
+    """One session per unit of work: commit on success, roll back on any error. A store
+    that cannot be used (unreachable, disk full...) comes out as one StorageError."""
     session = factory()
     try:
         yield session
         session.commit()
-    except OperationalError as exc:
-        session.rollback()
-        raise StorageError(f"database error: {exc.orig}") from exc
-    except BaseException:
-        session.rollback()
+    except BaseException as exc:
+        _rollback(session)
+        failure = as_storage_error(exc) if isinstance(exc, Exception) else None
+        if failure is not None and failure is not exc:
+            raise failure from exc
         raise
     finally:
+        _close(session)
+
+
+def _rollback(session: Session) -> None:
+    try:
+        session.rollback()
+    except Exception as exc:  # a lost connection cannot roll back: its server did
+        if as_storage_error(exc) is None:
+            raise
+
+
+def _close(session: Session) -> None:
+    try:
         session.close()
+    except Exception as exc:
+        if as_storage_error(exc) is None:
+            raise
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from ingest.model.errors import StorageError
+from storage.failures import first_line
 
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 
@@ -30,7 +31,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     try:
         command.upgrade(alembic_config(engine), revision)
     except OperationalError as exc:
-        raise StorageError(f"cannot migrate the database: {exc.orig}") from exc
+        raise StorageError(f"cannot migrate the database: {first_line(exc.orig)}") from exc
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -47,7 +48,7 @@ def require_current(engine: Engine) -> None:
     try:
         current = current_revision(engine)
     except OperationalError as exc:
-        raise StorageError(f"cannot open the database: {exc.orig}") from exc
+        raise StorageError(f"cannot open the database: {first_line(exc.orig)}") from exc
     head = head_revision(engine)
     if current is None:
         raise StorageError("the database is not initialised; run `framewatch init`")

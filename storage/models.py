@@ -410,3 +410,17 @@ class EntryDigest(Base):
         Id, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     digest: Mapped[str] = mapped_column(String(64))
+
+
+class StoreOutage(Base):
+    """A time the service found the store unusable (unreachable, disk full), written
+    once the store answers again, so the digest of that day can say so."""
+
+    __tablename__ = "store_outages"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, unique=True)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    cause: Mapped[str] = mapped_column(Text)  # the first error, one line
+    last_error: Mapped[str] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(default=1)  # failed attempts while it lasted

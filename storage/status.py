@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ingest.model.outages import Outage
 from storage.models import Article, CrawlRun, FeedState, Source
+from storage.outages import last_outage
 
 DAY = timedelta(hours=24)
 
@@ -38,6 +40,7 @@ class StatusReport:
     articles_24h: int
     articles_total: int
     failing: list[FailingSource] = field(default_factory=list)
+    last_outage: Outage | None = None  # the last store outage the service recorded
 
 
 def service_status(session: Session, now: datetime) -> StatusReport:
@@ -58,6 +61,7 @@ def service_status(session: Session, now: datetime) -> StatusReport:
         articles_24h=session.scalar(recent) or 0,
         articles_total=session.scalar(select(func.count()).select_from(Article)) or 0,
         failing=_failing(session),
+        last_outage=last_outage(session),
     )  # fmt: skip
 
 

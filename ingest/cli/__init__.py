@@ -4,7 +4,8 @@
 family has its own module and registers itself on the group when imported:
 ``start`` (init, demo), ``feeds`` (poll, sources), ``crawl``, ``service`` (run, status),
 ``digest``, ``search``, ``export``, ``frames`` (frames, flags), ``clusters``, ``serve``;
-``output`` writes the machine formats.
+``output`` writes the machine formats; ``outages`` tells the store's state apart from the
+sources' (status, sources).
 
 May import every other package of ``ingest`` (the CLI is an interface, the top layer).
 """

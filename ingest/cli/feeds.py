@@ -10,9 +10,10 @@ import click
 from rich.table import Table
 
 from ingest.cli.app import console, err_console, iso, main, make_fetcher, opened_store, settings_of
+from ingest.cli.outages import store_view
 from ingest.cli.output import MACHINE_FORMATS, write_records
 from ingest.config.settings import Settings
-from ingest.model.errors import ConfigError
+from ingest.model.errors import ConfigError, StorageError
 from storage import crawls
 from storage.db import unit_of_work
 from storage.health import SourceHealth, source_health
@@ -105,11 +106,24 @@ def _print_poll_report(report: Any) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", *MACHINE_FORMATS]), default="table")
 @click.pass_context
 def sources(ctx: click.Context, fmt: str) -> None:
-    """Each source's health: last success, errors (since when), items carried, last crawl."""
+    """Each source's health: last success, errors (since when), items carried, last crawl.
+
+    A store outage is told apart, on a line of its own (on stderr with ``--format``)."""
     settings = settings_of(ctx)
-    with opened_store(settings) as factory, unit_of_work(factory) as session:
-        health = source_health(session)
-        last_crawls = crawls.last_crawls(session)
+    try:
+        with opened_store(settings) as factory, unit_of_work(factory) as session:
+            health = source_health(session)
+            last_crawls = crawls.last_crawls(session)
+    except StorageError as exc:
+        view = store_view(settings, str(exc))
+        if view.outage is not None:  # the service knows since when
+            err_console.print(f"storage: {view.storage()}", markup=False, soft_wrap=True)
+        raise
+    view = store_view(settings, None)
+    if not view.usable:
+        where = err_console if fmt != "table" else console
+        where.print(f"storage: {view.storage()}; sources as last recorded",
+                    markup=False, soft_wrap=True)  # fmt: skip
     if fmt != "table":
         write_records(_source_records(health, last_crawls), fmt, sys.stdout)
         return

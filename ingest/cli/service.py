@@ -10,8 +10,9 @@ import click
 from rich.table import Table
 
 from ingest.cli.app import console, iso, main, opened_store, settings_of
+from ingest.cli.outages import outage_line, store_view
 from ingest.cli.output import MACHINE_FORMATS, write_records
-from ingest.service.lock import ServiceLock
+from ingest.model.errors import StorageError
 from ingest.service.logs import configure_logging
 from storage.db import make_engine, unit_of_work
 from storage.status import StatusReport, service_status
@@ -50,18 +51,28 @@ def run(ctx: click.Context, metrics_port: int | None, log_format: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", *MACHINE_FORMATS]), default="table")
 @click.pass_context
 def status(ctx: click.Context, fmt: str) -> None:
-    """Is the service running, what did it do last, and what is failing."""
+    """Is the service running, is the store usable, what did it do last, what is failing.
+
+    Exits 1 when the store is unusable (the service's outage, or it cannot be read)."""
     settings = settings_of(ctx)
-    with opened_store(settings) as factory:
-        holder = ServiceLock(make_engine(settings.database.url)).holder()
-        with unit_of_work(factory) as session:
+    report, error = None, None
+    try:
+        with opened_store(settings) as factory, unit_of_work(factory) as session:
             report = service_status(session, datetime.now(UTC))
-    running = f"running ({holder.describe()})" if holder else "not running"
+    except StorageError as exc:
+        error = str(exc)
+    view = store_view(settings, error)
     if fmt != "table":
-        record = {"service": running, "running": holder is not None, **_plain(report)}
+        record = {"service": view.running(), "running": view.holder is not None,
+                  "storage": view.record(), **(_plain(report) if report else {})}  # fmt: skip
         write_records([record], fmt, sys.stdout)
-        return
-    _print_status(running, report)
+    else:
+        console.print(f"service: {view.running()}", markup=False, soft_wrap=True)
+        console.print(f"storage: {view.storage()}", markup=False, soft_wrap=True)
+        if report is not None:
+            _print_status(report)
+    if not view.usable:
+        sys.exit(1)
 
 
 def _plain(report: StatusReport) -> dict[str, object]:
@@ -79,8 +90,7 @@ def _plain(report: StatusReport) -> dict[str, object]:
     return {k: value(v) for k, v in vars(report).items()}
 
 
-def _print_status(running: str, report: StatusReport) -> None:
-    console.print(f"service: {running}", markup=False)
+def _print_status(report: StatusReport) -> None:
     feeds = ", ".join(f"{n} {status}" for status, n in sorted(report.feeds_by_status.items()))
     console.print(
         f"last poll: {iso(report.last_poll_at)} UTC ({feeds or 'no feeds'})", markup=False
@@ -98,6 +108,8 @@ def _print_status(running: str, report: StatusReport) -> None:
         f"articles: {report.articles_24h} in the last 24 h, {report.articles_total} in all",
         markup=False,
     )
+    if report.last_outage is not None:
+        console.print(f"last storage outage: {outage_line(report.last_outage)}", markup=False)
     if not report.failing:
         console.print("failing sources: none", markup=False)
         return

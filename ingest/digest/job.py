@@ -29,7 +29,7 @@ from ingest.digest.render import digest_summary, render_atom, render_html, rende
 from ingest.digest.views import CHART_DAYS, day_bounds, local_day
 from ingest.model.digest import DigestArticle, DigestData, FeedEntry
 from ingest.model.errors import DeliveryError
-from storage import collection, digests
+from storage import collection, digests, outages
 from storage.db import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,7 @@ def gather(
         failures=tuple(collection.source_failures(session, start, end)),
         activity=tuple(collection.source_activity(session, story, lookback, end, tz)),
         attempts=collection.attempts_between(session, start, end),
+        outages=tuple(outages.outages_between(session, start, end)),
     )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from ingest.model.health import SourceActivity, SourceFailure
+from ingest.model.outages import Outage
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class DigestData:
     failures: tuple[SourceFailure, ...] = ()  # sources whose polls or crawls failed that day
     activity: tuple[SourceActivity, ...] = ()  # what each source carried, day by day
     attempts: int | None = None  # polls and crawls recorded that day (None: not looked up)
+    outages: tuple[Outage, ...] = ()  # store outages that overlap the day
 
     @property
     def quiet(self) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 from ingest.config.settings import StorySettings
 from ingest.model.items import RawItem
 from ingest.pipeline.prepare import Prepared, prepare_item
+from storage.failures import as_storage_error
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,8 @@ def _result(future: Future[Prepared] | None) -> Prepared | None:
         return None
     try:
         return future.result()
-    except Exception:  # a crashed worker: the writer prepares the item and reports errors
+    except Exception as exc:  # a crashed worker: the writer prepares the item and reports errors
+        if as_storage_error(exc) is not None:
+            raise  # a full disk: the poll stops (the writer could not do better)
         log.warning("preparing an item in a worker failed; the writer will", exc_info=True)
         return None

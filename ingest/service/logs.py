@@ -39,10 +39,20 @@ class TextFormatter(logging.Formatter):
         return f"{line} [{context}]" if context else line
 
 
+class SkippedRunFilter(logging.Filter):
+    """Drops APScheduler's "skipped: maximum number of running instances reached": a poll
+    that outlasts its tick is skipped by design (``max_instances=1``), and the catch-up
+    poll after an outage would otherwise add a line per tick."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances" not in record.getMessage()
+
+
 def configure_logging(level: int, fmt: str = "text") -> None:
     """Replace any earlier handlers (the CLI may configure twice) with one on stderr."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(SkippedRunFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

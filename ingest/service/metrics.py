@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from ingest.model.outages import Outage
 from ingest.sources.poll import PollReport
 
 
@@ -40,6 +43,35 @@ class ServiceMetrics:
         self.last_poll = Gauge(
             "framewatch_last_poll_timestamp", "Unix time of the last poll cycle", registry=r
         )
+        self._store_metrics(r)
+
+    def _store_metrics(self, r: CollectorRegistry) -> None:
+        """The store's state, apart from the sources': up, since when not, and why."""
+        self.store_up = Gauge("framewatch_store_up", "1 while the store is usable", registry=r)
+        self.store_up.set(1)
+        self.store_down_since = Gauge(
+            "framewatch_store_unusable_since_timestamp",
+            "Unix time the current store outage began (0: none)", registry=r,
+        )  # fmt: skip
+        self.store_outages = Counter(
+            "framewatch_store_outages", "Store outages (each one state)", registry=r
+        )
+        self.store_failures = Counter(
+            "framewatch_store_failures", "Storage failures seen (outages and retries)", registry=r
+        )
+        self.store_error = Info(
+            "framewatch_store_last_error", "The last storage failure's message", registry=r
+        )
+        self.lock_held = Gauge(
+            "framewatch_lock_held", "1 while this service proves it holds its lock", registry=r
+        )
+        self.lock_held.set(1)
+
+    def record_store(self, outage: Outage | None) -> None:
+        self.store_up.set(0 if outage else 1)
+        self.store_down_since.set(outage.started_at.timestamp() if outage else 0)
+        if outage is not None:
+            self.store_error.info({"error": outage.last_error[:200]})
 
     def record_poll(self, report: PollReport) -> None:
         self.polls.inc()
@@ -54,19 +86,23 @@ class ServiceMetrics:
 
 
 class MetricsServer:
-    """/metrics (Prometheus text format) and /healthz (200 when healthy, else 503)."""
+    """/metrics (Prometheus text format) and /healthz (200 when healthy, else 503, with
+    the store's and the lock's state). ``health()`` returns /healthz's body, whose
+    ``status`` is "ok" when healthy."""
 
-    def __init__(self, metrics: ServiceMetrics, port: int, healthy: Callable[[], bool]) -> None:
-        registry, is_healthy = metrics.registry, healthy
+    def __init__(
+        self, metrics: ServiceMetrics, port: int, health: Callable[[], dict[str, Any]]
+    ) -> None:
+        registry = metrics.registry
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 if self.path == "/metrics":
                     self._send(200, generate_latest(registry), CONTENT_TYPE_LATEST)
                 elif self.path == "/healthz":
-                    ok = is_healthy()
-                    body = b'{"status": "ok"}' if ok else b'{"status": "unhealthy"}'
-                    self._send(200 if ok else 503, body, "application/json")
+                    state = health()
+                    body = json.dumps(state, default=str).encode()
+                    self._send(200 if state["status"] == "ok" else 503, body, "application/json")
                 else:
                     self._send(404, b'{"error": "not found"}', "application/json")
 

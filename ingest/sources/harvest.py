@@ -25,6 +25,7 @@ from ingest.pipeline.workers import Preparer
 from ingest.sources.feeds import FeedEntry, ParsedFeed, parse_feed
 from storage import repo, versions
 from storage.db import unit_of_work
+from storage.failures import as_storage_error
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class PollJob:
     pages: SharedPages
     now: Callable[[], datetime]
     preparer: Preparer | None = None  # worker processes for the pure work
+    halt: threading.Event = field(default_factory=threading.Event)  # the poll gave up
 
 
 def harvest_feed(
@@ -95,15 +97,16 @@ def harvest_feed(
         )
         new_entries, harvest.carried = _new_entries(job.reader, source_id, harvest.parsed.entries)
         harvest.items = _raw_items(feed, new_entries, job.pages, harvest, job.now)
-        if preparer is not None:
+        if preparer is not None and not job.halt.is_set():  # halted: nobody will apply it
             harvest.prepared = preparer.prepare(
                 harvest.items, settings.active_stories, settings.config_dir
             )
     except (FetchError, ParseError) as exc:
         harvest.error = exc
     except Exception as exc:  # a bug must cost one feed, not the poll
-        log.exception("unexpected error polling feed", extra={"source": feed.name})
-        harvest.error = exc
+        harvest.error = as_storage_error(exc) or exc  # the store: the writer stops the poll
+        if harvest.error is exc and not job.halt.is_set():
+            log.exception("unexpected error polling feed", extra={"source": feed.name})
     return harvest
 
 
@@ -199,18 +202,31 @@ class SharedPages:
     """Page fetches shared by all feeds of one poll: two feeds carrying the same article
     in the same poll cause one request, not two."""
 
-    def __init__(self, pool: Executor, fetcher: Fetcher) -> None:
+    def __init__(
+        self, pool: Executor, fetcher: Fetcher, halt: threading.Event | None = None
+    ) -> None:
         self._pool = pool
         self._fetcher = fetcher
         self._futures: dict[str, Future[FetchResult | FetchError]] = {}
         self._lock = threading.Lock()
+        self._halt = halt or threading.Event()
 
     def fetch(self, url: str) -> Future[FetchResult | FetchError]:
         key = canonicalize_url(url)
         with self._lock:
+            if self._halt.is_set():
+                return _not_fetched(url)
             if key not in self._futures:
                 self._futures[key] = self._pool.submit(_fetch_page, self._fetcher, url)
             return self._futures[key]
+
+    def close(self) -> None:
+        """The poll gave up: no page is fetched any more, queued fetches are dropped."""
+        with self._lock:
+            self._halt.set()
+            futures, self._futures = list(self._futures.values()), {}
+        for future in futures:
+            future.cancel()
 
     def forget(self, urls: Iterable[str]) -> None:
         """Drop pages whose items were applied, so a large poll does not keep every page
@@ -218,6 +234,12 @@ class SharedPages:
         with self._lock:
             for url in urls:
                 self._futures.pop(canonicalize_url(url), None)
+
+
+def _not_fetched(url: str) -> Future[FetchResult | FetchError]:
+    future: Future[FetchResult | FetchError] = Future()
+    future.set_result(FetchError(url, "poll stopped"))
+    return future
 
 
 def _fetch_page(fetcher: Fetcher, url: str) -> FetchResult | FetchError:

@@ -33,6 +33,7 @@ from ingest.sources.harvest import (
 )
 from storage import repo
 from storage.db import make_engine, make_session_factory, unit_of_work
+from storage.failures import as_storage_error
 from storage.models import FeedState
 
 log = logging.getLogger(__name__)
@@ -121,24 +122,45 @@ def poll_feeds(
     report = PollReport()
     due = _due_feeds(factory, feeds, source_ids, opts, now(), report)
     pipeline = Pipeline.from_settings(settings, factory)
-    with (
+    validators = _load_validators(factory, list(source_ids.values()))
+    with (  # the page pool closes last: a feed thread still running may hand it pages
         _reader(factory) as reader,
         _preparer(preparer) as workers,
-        ThreadPoolExecutor(settings.fetch.concurrency, "fw-feed") as feed_pool,
         ThreadPoolExecutor(settings.fetch.concurrency, "fw-page") as page_pool,
+        ThreadPoolExecutor(settings.fetch.concurrency, "fw-feed") as feed_pool,
     ):
-        job = PollJob(settings, reader, fetcher, SharedPages(page_pool, fetcher), now, workers)
+        halt = threading.Event()
+        job = PollJob(
+            settings, reader, fetcher, SharedPages(page_pool, fetcher, halt), now, workers, halt
+        )
         turns = _FeedTurns(feed_pool, job, source_ids, settings.fetch.concurrency, opts.stop)
-        for harvest in turns.harvests(due, _load_validators(factory, list(source_ids.values()))):
-            feed_report = _apply(harvest, source_ids[harvest.feed.name], pipeline, now(), turns)
-            job.pages.forget(item.url for item in harvest.items)
+        _apply_all(turns, turns.harvests(due, validators), pipeline, report, on_feed_done)
+    refresh = opts.refresh_flags and not _stopping(opts)
+    report.new_flags = pipeline.finish(now(), refresh=refresh)
+    return report
+
+
+def _apply_all(
+    turns: _FeedTurns,
+    harvests: Iterator[Harvest],
+    pipeline: Pipeline,
+    report: PollReport,
+    on_feed_done: Callable[[FeedReport], None] | None,
+) -> None:
+    """The writer: each harvest in turn. When it fails (the store, usually), the poll
+    stops at once: no new fetch, queued ones dropped."""
+    try:
+        for harvest in harvests:
+            source_id = turns.source_ids[harvest.feed.name]
+            feed_report = _apply(harvest, source_id, pipeline, turns.job.now(), turns)
+            turns.job.pages.forget(item.url for item in harvest.items)
             harvest.release()
             report.feeds.append(feed_report)
             if on_feed_done:
                 on_feed_done(feed_report)
-    refresh = opts.refresh_flags and not _stopping(opts)
-    report.new_flags = pipeline.finish(now(), refresh=refresh)
-    return report
+    except BaseException:
+        turns.halt()
+        raise
 
 
 class _FeedTurns:
@@ -155,7 +177,15 @@ class _FeedTurns:
         self.pacing = WriterPacing()
 
     def stopping(self) -> bool:
-        return self.stop is not None and self.stop.is_set()
+        return (self.stop is not None and self.stop.is_set()) or self.job.halt.is_set()
+
+    def halt(self) -> None:
+        """The writer gave up: harvests not started never start, running ones fetch no
+        more pages, queued page fetches are dropped, and no thread waits for its turn."""
+        self.job.halt.set()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.job.pages.close()
+        self.backlog.open()
 
     def harvests(
         self, due: list[FeedSettings], validators: dict[int, Validators]
@@ -323,7 +353,10 @@ def _load_validators(
 def _apply(
     harvest: Harvest, source_id: int, pipeline: Pipeline, now: datetime, turns: _FeedTurns
 ) -> FeedReport:
-    """Writer side of one feed poll: items through the pipeline, then state and log."""
+    """Writer side of one feed poll: items through the pipeline, then state and log. A
+    store that failed under the harvest's lookups fails the poll, not the feed."""
+    if harvest.error is not None and (failure := as_storage_error(harvest.error)) is not None:
+        raise failure
     report = FeedReport(harvest.feed.name)
     settings, pacing = pipeline.settings, turns.pacing
     with unit_of_work(pipeline.factory) as session:
@@ -388,6 +421,8 @@ def _ingest_items(
                 outcome = pipeline.ingest(session, item, source_id, prepared=ready)
             report.item_seconds.append(time.perf_counter() - started)
         except Exception as exc:
+            if as_storage_error(exc) is not None:
+                raise  # the store, not the item: the poll stops here (see Service)
             log.exception(
                 "item failed in the pipeline", extra={"source": item.source, "url": item.url}
             )

@@ -13,11 +13,14 @@ Endpoints (the OpenAPI document is at ``/openapi.json``):
   or month (optionally in one voice).
 * ``GET /digests`` and ``GET /digests/{date}`` — the daily digests written (one with its
   Markdown; 404 with a JSON body for a day without one).
-* ``GET /healthz`` — liveness and schema revision (never needs the token).
+* ``GET /healthz`` — liveness and schema revision (never needs the token; answers from
+  its own connection while the pool is busy).
 
 Errors are JSON ``Problem`` bodies: a malformed query is 400 with its ``position``, a
 filter value that is not allowed is 400 naming the allowed ones, a missing article or
-digest is 404. With a token, every other path needs ``Authorization: Bearer TOKEN``
+digest is 404; a database that cannot be used now (down, no pooled connection free within
+``limits.POOL_TIMEOUT_S``, a query over ``limits.QUERY_TIMEOUT_S``) is 503 with
+``Retry-After``. With a token, every other path needs ``Authorization: Bearer TOKEN``
 (or the cookie the web page's ``/login`` sets).
 """
 
@@ -31,14 +34,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest import __version__
 from ingest.config.settings import Settings
 from ingest.flags.timeline import frame_timeline
 from ingest.model.errors import FilterError, QueryError, StorageError
-from ingest.web import home, overviews
+from ingest.web import home, limits, overviews
 from ingest.web import pages as webpages
 from ingest.web.models import (
     ArticleOut,
@@ -66,7 +70,7 @@ from ingest.web.searching import (
 )
 from storage import digests, frames, migrate, neardup
 from storage.browse import article_detail, recent_digests
-from storage.db import make_engine, make_session_factory
+from storage.db import make_session_factory
 from storage.filters import SearchFilters, check_filters
 from storage.search import search_articles
 
@@ -273,12 +277,12 @@ def get_digest(
 @router.get(
     "/healthz", response_model=Health, tags=["service"], responses={503: {"model": Problem}}
 )
-def healthz(request: Request) -> Any:
-    """Liveness: the database answers and its schema revision. Never needs the token."""
-    try:
-        revision = migrate.current_revision(request.app.state.engine)
-    except Exception:
-        return _problem(503, "storage_unavailable", "the database does not answer")
+async def healthz(request: Request) -> Any:
+    """Liveness: the database answers and its schema revision, asked on a path of its
+    own (``ingest.web.limits``), so it answers while the pool is busy. No token needed."""
+    revision, problem = await request.app.state.health.check()
+    if problem is not None:
+        return _retry_later(_problem(503, "storage_unavailable", problem))
     return Health(status="ok", schema_revision=revision)
 
 
@@ -296,8 +300,16 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StorageError)
     @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)  # no connection free in time: a burst, not a bug
     def storage_down(request: Request, exc: Exception) -> JSONResponse:
-        return _problem(503, "storage_unavailable", "the database cannot be used right now")
+        detail = "the database cannot be used right now"
+        return _retry_later(_problem(503, "storage_unavailable", detail))
+
+
+def _retry_later(response: JSONResponse) -> JSONResponse:
+    response.headers["Retry-After"] = str(limits.RETRY_AFTER_S)
+    return response
 
 
 def token_given(request: Request) -> str | None:
@@ -340,7 +352,7 @@ def create_app(
     settings: Settings, token: str | None = None, engine: Engine | None = None
 ) -> FastAPI:
     """The API and web page over ``settings``' database (read-only connections)."""
-    engine = engine or make_engine(settings.database.url, read_only=True)
+    engine = engine or limits.api_engine(settings.database.url)
     migrate.require_current(engine)
     app = FastAPI(
         title="framewatch",
@@ -351,6 +363,7 @@ def create_app(
     )
     app.state.settings, app.state.engine = settings, engine
     app.state.factory = make_session_factory(engine)
+    app.state.health = limits.HealthCheck(engine)
     app.state.token = token
     app.state.frames = frame_names(settings)  # the codebooks' frames, loaded once
     _install_error_handlers(app)
