@@ -45,7 +45,7 @@ from ingest.framing.codebook import (
 from ingest.framing.detect import find_mentions, scoring_version
 from ingest.framing.phrases import PHRASES_VERSION, phrase_sentences
 from ingest.framing.reading import frame_article
-from ingest.model.errors import ConfigError
+from ingest.model.errors import ConfigError, NotFoundError
 from ingest.model.flags import FlagDraft, TimelineArticle
 from ingest.model.frames import EVIDENCE_CHARS
 from ingest.model.items import Article as ArticleItem
@@ -277,7 +277,7 @@ def promote_flag(
     with unit_of_work(factory) as session:
         flag = session.get(frames.Flag, flag_id)
         if flag is None:
-            raise ConfigError(f"no flag with id {flag_id}")
+            raise NotFoundError(f"no flag with id {flag_id}; `framewatch flags` lists them")
         if flag.kind != "emerging_phrase" or not flag.phrase:
             raise ConfigError(f"flag {flag_id} is a {flag.kind} flag: only emerging_phrase "
                               "flags can be promoted to frames")  # fmt: skip
