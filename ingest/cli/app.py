@@ -15,15 +15,34 @@ from typing import Any
 
 import click
 from rich.console import Console
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest import __version__
 from ingest.config.settings import Settings, load_settings
-from ingest.model.errors import ConfigError, FilterError, FramewatchError, QueryError
+from ingest.model.errors import (
+    ConfigError,
+    FilterError,
+    FramewatchError,
+    NotFoundError,
+    QueryError,
+)
 from storage import migrate
-from storage.db import make_engine, make_session_factory
+from storage.db import make_engine, make_session_factory, one_line
 
-console = Console(stderr=False, highlight=False)
+PIPE_WIDTH = 100_000  # lines written to a pipe or file are never wrapped
+
+
+def _stdout_console() -> Console:
+    """A terminal's width and colours; piped or redirected, no hard line breaks at all
+    (rich would wrap at 80 columns, or $COLUMNS, when stdout is not a terminal)."""
+    terminal = Console(highlight=False)
+    if terminal.is_terminal:
+        return terminal
+    return Console(highlight=False, soft_wrap=True, width=PIPE_WIDTH)
+
+
+console = _stdout_console()
 err_console = Console(stderr=True, highlight=False)
 
 
@@ -40,11 +59,14 @@ class FramewatchGroup(click.Group):
         except ConfigError as exc:
             err_console.print(f"framewatch: config error: {exc}", markup=False, soft_wrap=True)
             sys.exit(2)
-        except FilterError as exc:
+        except (FilterError, NotFoundError) as exc:
             err_console.print(f"framewatch: error: {exc}", markup=False, soft_wrap=True)
             sys.exit(2)
         except FramewatchError as exc:
             err_console.print(f"framewatch: error: {exc}", markup=False, soft_wrap=True)
+            sys.exit(1)
+        except DBAPIError as exc:  # a database error no command translated: still one line
+            err_console.print(f"framewatch: error: {one_line(exc)}", markup=False, soft_wrap=True)
             sys.exit(1)
 
 
@@ -78,7 +100,7 @@ def settings_of(ctx: click.Context) -> Settings:
 def opened_store(
     settings: Settings, check: bool = True, read_only: bool = False
 ) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(settings.database.url, read_only=read_only)
+    engine = make_engine(settings.database.url, read_only=read_only, must_exist=check)
     try:
         if check:
             migrate.require_current(engine)

@@ -7,10 +7,10 @@ import sys
 from datetime import UTC, datetime
 
 import click
-from rich.table import Table
 
 from ingest.cli.app import console, iso, main, opened_store, settings_of
 from ingest.cli.output import MACHINE_FORMATS, write_records
+from ingest.cli.tables import Column, count, show_rows
 from ingest.service.lock import ServiceLock
 from ingest.service.logs import configure_logging
 from storage.db import make_engine, unit_of_work
@@ -101,9 +101,7 @@ def _print_status(running: str, report: StatusReport) -> None:
     if not report.failing:
         console.print("failing sources: none", markup=False)
         return
-    table = Table(title="failing sources")
-    for column in ("source", "kind", "failing since", "last error"):
-        table.add_column(column, overflow="fold")
-    for f in report.failing:
-        table.add_row(f.name, f.kind, f"{iso(f.since)} UTC", (f.error or "")[:160])
-    console.print(table)
+    columns = (Column("source", head=True), Column("kind", head=True),
+               Column("failing since", head=True), Column("last error", prose=True))  # fmt: skip
+    rows = [(f.name, f.kind, f"{iso(f.since)} UTC", f.error or "—") for f in report.failing]
+    show_rows(console, count(len(rows), "failing source"), columns, rows, empty="")
