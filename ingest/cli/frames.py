@@ -180,8 +180,8 @@ def rescore(ctx: click.Context) -> None:
     settings = settings_of(ctx)
     with opened_store(settings) as factory:
         done = run_rescore(settings, factory, on_batch=lambda n: err_console.print(
-            f"rescored {n} articles", markup=False))  # fmt: skip
-    console.print(f"{done} articles rescored; flags recomputed", markup=False)
+            f"rescored {count(n, 'article')}", markup=False))  # fmt: skip
+    console.print(f"{count(done, 'article')} rescored; flags recomputed", markup=False)
 
 
 @frames_group.command()
@@ -198,6 +198,6 @@ def promote(ctx: click.Context, flag_id: int, name: str) -> None:
     created = " (created; the story now uses it)" if done.created else ""
     console.print(
         f'flag {flag_id}: promoted "{done.phrase}" as frame {done.frame} in '
-        f"{done.codebook}{created}; {done.rescored} articles rescored, flags recomputed",
+        f"{done.codebook}{created}; {count(done.rescored, 'article')} rescored, flags recomputed",
         markup=False,
     )

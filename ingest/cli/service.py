@@ -89,7 +89,7 @@ def _print_status(running: str, report: StatusReport) -> None:
     if crawl:
         console.print(
             f"last crawl: {crawl.site} at {iso(crawl.started_at)} UTC, {crawl.status}, "
-            f"{crawl.new_articles} new articles ({crawl.stop_reason})",
+            f"{count(crawl.new_articles, 'new article')} ({crawl.stop_reason})",
             markup=False,
         )
     else:
