@@ -213,10 +213,10 @@ def deadline(session: Session, seconds: float | None) -> Iterator[None]:
     """Stop the database's work on this session after ``seconds``: SearchTimeout.
 
     SQLite calls a progress handler every PROGRESS_STEPS steps of its virtual machine,
-    which interrupts the statement once the time is up; on PostgreSQL each statement
-    gets the time left as its ``statement_timeout``. A statement about to start after
-    the time is up is not sent. So a costly query ties up one worker thread for about
-    ``seconds`` at most, whatever it asks for.
+    which interrupts the statement once the time is up; on PostgreSQL a statement's
+    ``statement_timeout`` is at most a quarter of ``seconds`` more than the time left. A
+    statement about to start after the time is up is not sent. So a costly query ties up
+    one worker thread for about ``seconds`` at most, whatever it asks for.
     """
     if seconds is None:
         yield
@@ -224,13 +224,17 @@ def deadline(session: Session, seconds: float | None) -> Iterator[None]:
     ends = time.monotonic() + seconds
     connection = session.connection()
     postgres = connection.dialect.name == "postgresql"
+    allowed = [seconds]  # the statement_timeout in force, lowered as the time runs out
+    if postgres:
+        connection.execute(select(func.set_config("statement_timeout", _ms(seconds), True)))
 
     def before(conn: Any, cursor: Any, statement: Any, *_: Any) -> None:
         left = ends - time.monotonic()
         if left <= 0:
             raise SearchTimeout(seconds)
-        if postgres:
-            cursor.execute(f"SET LOCAL statement_timeout = {max(1, int(left * 1000))}")
+        if postgres and left < allowed[0] - seconds / 4:  # a round trip only now and then
+            cursor.execute(f"SET LOCAL statement_timeout = {_ms(left)}")
+            allowed[0] = left
 
     raw: Any = None if postgres else connection.connection.driver_connection
     if raw is not None:
@@ -246,6 +250,10 @@ def deadline(session: Session, seconds: float | None) -> Iterator[None]:
         event.remove(connection, "before_cursor_execute", before)
         if raw is not None:
             raw.set_progress_handler(None, 0)
+
+
+def _ms(seconds: float) -> str:
+    return str(max(1, int(seconds * 1000)))
 
 
 def search_articles(
