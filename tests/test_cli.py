@@ -169,3 +169,24 @@ def test_serve_on_a_busy_port_fails_before_saying_it_serves(tmp_path: Path) -> N
         f"framewatch: error: cannot listen on 127.0.0.1:{port}: the port is in use "
         "(another `framewatch serve`?); stop it or pick --port\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("flags", "--since", "2025-13-45"), "invalid value for '--since': '2025-13-45'"),
+        (("flags", "--kind", "bogus"), "invalid value for '--kind': 'bogus' is not one of"),
+        (("search",), "missing argument 'QUERY' (see `framewatch search --help`)"),
+        (("search", "x", "--until", "someday"), "until 'someday' is not a date"),
+        (("search", "x", "--limit", "-5"), "invalid value for '--limit': -5 is not in the range"),
+        (("nope",), "no such command 'nope' (see `framewatch --help`)"),
+    ],
+)
+def test_usage_errors_are_one_line_too(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    env = {"FRAMEWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'fw.db'}"}
+    if args[0] == "search":
+        assert run_cli("init", cwd=tmp_path, env=env).code == 0
+    result = run_cli(*args, cwd=tmp_path, env=env)
+    assert result.code == 2 and result.out == ""
+    assert result.err.startswith("framewatch: error: ") and result.err.count("\n") == 1
+    assert message in result.err

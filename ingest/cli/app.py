@@ -47,7 +47,22 @@ err_console = Console(stderr=True, highlight=False)
 
 
 class FramewatchGroup(click.Group):
-    """Turns framewatch's own errors into one clear line and an exit code."""
+    """Turns framewatch's own errors, and click's usage errors, into one clear line and an
+    exit code."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except click.ClickException as exc:  # a bad option value, a missing argument, ...
+            err_console.print(f"framewatch: error: {usage_line(exc)}", markup=False,
+                              soft_wrap=True)  # fmt: skip
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            err_console.print("framewatch: aborted", markup=False)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -68,6 +83,14 @@ class FramewatchGroup(click.Group):
         except DBAPIError as exc:  # a database error no command translated: still one line
             err_console.print(f"framewatch: error: {one_line(exc)}", markup=False, soft_wrap=True)
             sys.exit(1)
+
+
+def usage_line(exc: click.ClickException) -> str:
+    """click's error as one line, with where to read about the command."""
+    message = " ".join(exc.format_message().split())
+    message = (message[:1].lower() + message[1:]).rstrip(".")
+    ctx = getattr(exc, "ctx", None)
+    return f"{message} (see `{ctx.command_path} --help`)" if ctx else message
 
 
 @click.group(cls=FramewatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
