@@ -1,3 +1,3 @@
 from ingest.cli import main
 
-main()
+main(prog_name="framewatch")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.model.errors import StorageError
 from ingest.model.query import fold_text
-from storage.failures import as_storage_error
+from storage.failures import as_storage_error, first_line
 from storage.timeouts import bound_queries
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -67,29 +68,86 @@ def _on_sqlite_begin_read_only(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")  # readers take no lock under WAL, so never wait for writers
 
 
+def one_line(exc: BaseException) -> str:
+    """A database error as one line: the driver's message (``storage.failures``)."""
+    return first_line(getattr(exc, "orig", None) or exc)
+
+
+def check_sqlite_file(path: Path, must_exist: bool) -> None:
+    """Refuse a SQLite location that cannot work, with one line naming it and what to do.
+
+    ``must_exist``: commands that read a store need it to be there (never create an empty
+    one); ``framewatch init`` creates it, and its folder when missing.
+    """
+    folder = path.parent
+    if path.is_dir():
+        raise StorageError(f"{path} is a folder, not a database file; set [database] url "
+                           "to a file path")  # fmt: skip
+    if folder.exists() and not folder.is_dir():
+        raise StorageError(f"cannot use {path}: {folder} is a file, not a folder; set "
+                           "[database] url to a path in a folder")  # fmt: skip
+    if not path.exists():
+        if must_exist:
+            where = "" if folder.is_dir() else f" (the folder {folder} does not exist)"
+            raise StorageError(f"no database at {path}{where}; run `framewatch init` to create "
+                               "it, or set [database] url or $FRAMEWATCH_DATABASE_URL")  # fmt: skip
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise StorageError(f"cannot create the folder {folder} for the database: "
+                               f"{reason}; create it or set [database] url") from None  # fmt: skip
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise StorageError(f"cannot create the database in {folder}: permission denied; "
+                               "make the folder writable or set [database] url")  # fmt: skip
+        return
+    if not os.access(path, os.R_OK):
+        raise StorageError(f"cannot read the database {path}: permission denied; "
+                           "check its permissions")  # fmt: skip
+    # Its first bytes are not read here: closing any descriptor of a SQLite file drops
+    # every lock this process holds on it (POSIX locks), and another engine of this
+    # process may hold some. A file that is not a database is named by database_problem.
+
+
+def database_problem(engine: Engine, exc: BaseException, doing: str = "open") -> str:
+    """A database error on ``engine`` as one line naming the database and what to do."""
+    reason = one_line(exc)
+    if engine.dialect.name == "sqlite" and "file is not a database" in reason:
+        return (f"{engine.url.database} is not a SQLite database; point [database] url at "
+                "the database file (or a new path, then run `framewatch init`)")  # fmt: skip
+    return f"cannot {doing} the database {engine.url.render_as_string()}: {reason}"
+
+
 def make_engine(
-    url: str, read_only: bool = False, statement_timeout_s: float | None = None, **kwargs: Any
+    url: str,
+    read_only: bool = False,
+    must_exist: bool = False,
+    statement_timeout_s: float | None = None,
+    **kwargs: Any,
 ) -> Engine:
     """Create an engine; SQLite files get WAL, foreign keys and a busy timeout.
 
     ``read_only`` engines (search, the HTTP API) cannot write: SQLite connections are
-    ``query_only`` and begin deferred transactions, PostgreSQL ones are read-only.
+    ``query_only`` and begin deferred transactions, PostgreSQL ones are read-only. A
+    SQLite location that cannot work is a StorageError (``check_sqlite_file``); with
+    ``must_exist`` or ``read_only`` a missing file is one too.
     ``statement_timeout_s`` cuts off any query running longer (``storage.timeouts``).
     """
-    engine = _make_engine(url, read_only, **kwargs)
+    engine = _make_engine(url, read_only, must_exist, **kwargs)
     if statement_timeout_s is not None:
         bound_queries(engine, statement_timeout_s)
     return engine
 
 
-def _make_engine(url: str, read_only: bool, **kwargs: Any) -> Engine:
+def _make_engine(url: str, read_only: bool, must_exist: bool, **kwargs: Any) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise StorageError(f"database url is not valid: {url!r}") from exc
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            path = Path(parsed.database).expanduser()
+            check_sqlite_file(path, must_exist or read_only)
         engine = create_engine(parsed, **kwargs)
         on_connect = _on_sqlite_connect_read_only if read_only else _on_sqlite_connect
         event.listen(engine, "connect", on_connect)

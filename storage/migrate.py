@@ -9,10 +9,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError
 
 from ingest.model.errors import StorageError
-from storage.failures import first_line
+from storage.db import database_problem
 
 ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 
@@ -30,8 +30,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision``; safe to run any number of times."""
     try:
         command.upgrade(alembic_config(engine), revision)
-    except OperationalError as exc:
-        raise StorageError(f"cannot migrate the database: {first_line(exc.orig)}") from exc
+    except DatabaseError as exc:
+        raise StorageError(database_problem(engine, exc, "migrate")) from exc
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -47,8 +47,8 @@ def require_current(engine: Engine) -> None:
     """Refuse to work on a database whose schema is missing or older than this code."""
     try:
         current = current_revision(engine)
-    except OperationalError as exc:
-        raise StorageError(f"cannot open the database: {first_line(exc.orig)}") from exc
+    except DatabaseError as exc:
+        raise StorageError(database_problem(engine, exc)) from exc
     head = head_revision(engine)
     if current is None:
         raise StorageError("the database is not initialised; run `framewatch init`")

@@ -13,7 +13,9 @@ renderer escapes the text itself.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,14 +26,17 @@ from sqlalchemy import (
     bindparam,
     case,
     column,
+    event,
     func,
     literal_column,
     select,
     table,
 )
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
+from ingest.model.errors import SearchTimeout
 from ingest.model.query import Query
 from storage import fts, repo, search_pg
 from storage.filters import BROAD, EVERY, SearchFilters, filter_clauses, hidden, timeline_date
@@ -200,6 +205,56 @@ def _counted_by_date(
 
 # ------------------------------------------------------------------------ search
 
+PROGRESS_STEPS = 20_000  # SQLite virtual-machine steps between deadline checks (~1 ms)
+
+
+@contextmanager
+def deadline(session: Session, seconds: float | None) -> Iterator[None]:
+    """Stop the database's work on this session after ``seconds``: SearchTimeout.
+
+    SQLite calls a progress handler every PROGRESS_STEPS steps of its virtual machine,
+    which interrupts the statement once the time is up; on PostgreSQL a statement's
+    ``statement_timeout`` is at most a quarter of ``seconds`` more than the time left. A
+    statement about to start after the time is up is not sent. So a costly query ties up
+    one worker thread for about ``seconds`` at most, whatever it asks for.
+    """
+    if seconds is None:
+        yield
+        return
+    ends = time.monotonic() + seconds
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    allowed = [seconds]  # the statement_timeout in force, lowered as the time runs out
+    if postgres:
+        connection.execute(select(func.set_config("statement_timeout", _ms(seconds), True)))
+
+    def before(conn: Any, cursor: Any, statement: Any, *_: Any) -> None:
+        left = ends - time.monotonic()
+        if left <= 0:
+            raise SearchTimeout(seconds)
+        if postgres and left < allowed[0] - seconds / 4:  # a round trip only now and then
+            cursor.execute(f"SET LOCAL statement_timeout = {_ms(left)}")
+            allowed[0] = left
+
+    raw: Any = None if postgres else connection.connection.driver_connection
+    if raw is not None:
+        raw.set_progress_handler(lambda: time.monotonic() > ends, PROGRESS_STEPS)
+    event.listen(connection, "before_cursor_execute", before)
+    try:
+        yield
+    except OperationalError as exc:
+        if "interrupted" in str(exc.orig) or "statement timeout" in str(exc.orig):
+            raise SearchTimeout(seconds) from None
+        raise
+    finally:
+        event.remove(connection, "before_cursor_execute", before)
+        if raw is not None:
+            raw.set_progress_handler(None, 0)
+
+
+def _ms(seconds: float) -> str:
+    return str(max(1, int(seconds * 1000)))
+
 
 def search_articles(
     session: Session,
@@ -208,12 +263,26 @@ def search_articles(
     sort: str = "relevance",
     limit: int = 20,
     offset: int = 0,
+    time_limit: float | None = None,
 ) -> SearchPage:
     """One page of matches (every article when ``query`` is None), best or newest first.
 
     Relevance is ranked over the newest RANK_WINDOW matches: exact whenever a query
     matches fewer (``total_exact``), and bounded in cost when it matches half the store.
+    With ``time_limit`` (seconds), the database is stopped after it: SearchTimeout.
     """
+    with deadline(session, time_limit):
+        return _search(session, query, filters, sort, limit, offset)
+
+
+def _search(
+    session: Session,
+    query: Query | None,
+    filters: SearchFilters | None,
+    sort: str,
+    limit: int,
+    offset: int,
+) -> SearchPage:
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}")
     limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)

@@ -4,6 +4,7 @@ against the OpenAPI document."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import socket
@@ -157,6 +158,53 @@ def test_unknown_values_say_what_is_allowed(api: Api) -> None:
     assert "sources: herald, nashaslova, stateagency, westwire" in source["detail"]
     sort = api.client.get("/articles", params={"sort": "random"})
     assert sort.status_code == 422 and "relevance" in sort.text and "date" in sort.text
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "error"),
+    [
+        ("/flags", {"kind": "bogus"}, 400, "bad_filter"),  # the CLI refuses it too
+        ("/flags", {"limit": -5}, 422, "invalid_parameter"),
+        ("/articles", {"limit": 0}, 422, "invalid_parameter"),
+        ("/clusters", {"limit": "many"}, 422, "invalid_parameter"),
+        ("/articles", {"sort": "random"}, 422, "invalid_parameter"),
+        ("/articles", {"cluster": "x"}, 422, "invalid_parameter"),
+        ("/articles/abc", {}, 422, "invalid_parameter"),
+        ("/no/such/endpoint", {}, 404, "not_found"),
+        ("/articles", {"until": "2025-13-01"}, 400, "bad_filter"),
+    ],
+)
+def test_every_error_is_the_readme_envelope(
+    api: Api, path: str, params: dict[str, object], status: int, error: str
+) -> None:
+    answer = api.client.get(path, params=params)
+    assert answer.status_code == status
+    body = answer.json()
+    assert body["error"] == error and isinstance(body["detail"], str) and body["detail"]
+    assert "\n" not in body["detail"]
+
+
+def test_the_last_day_there_is_is_a_date_and_limits_below_one_are_errors(api: Api) -> None:
+    last = api.client.get("/articles", params={"until": "9999-12-31"})
+    assert last.status_code == 200 and last.json()["total"] > 0
+    first = api.client.get("/articles", params={"since": "0001-01-01", "limit": 1})
+    assert first.status_code == 200 and len(first.json()["items"]) == 1
+    assert api.client.get("/articles", params={"limit": 5000}).json()["limit"] == 1000  # capped
+    assert "kinds: first_seen, source_shift" in api.client.get(
+        "/flags", params={"kind": "bogus"}).json()["detail"]  # fmt: skip
+
+
+def test_each_request_is_one_access_log_line(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="framewatch.access"):
+        api.client.get("/flags", params={"kind": "surge"})
+        api.client.get("/nope")
+        httpx.get(f"{api.base}/flags")  # no token: refused, logged all the same
+    lines = [r.getMessage() for r in caplog.records if r.name == "framewatch.access"]
+    assert len(lines) == 3
+    assert re.fullmatch(
+        r"method=GET path=/flags\?kind=surge status=200 ms=\d+\.\d client=127\.0\.0\.1", lines[0]
+    )
+    assert "path=/nope status=404" in lines[1] and "path=/flags status=401" in lines[2]
 
 
 def test_article_detail(api: Api) -> None:

@@ -53,7 +53,7 @@ def test_init_poll_export_sources(web: FixtureServer, database_url: str, tmp_pat
 
     poll = run_cli("--config", str(config), "poll")
     assert poll.code == 0, poll.err
-    assert "4 new articles stored" in poll.out and "1 feeds failing" in poll.out
+    assert "4 new articles stored" in poll.out and "1 feed failing" in poll.out
 
     jsonl = run_cli("--config", str(config), "export", "--format", "jsonl")
     rows = [json.loads(line) for line in jsonl.out.splitlines()]
@@ -112,3 +112,81 @@ def test_unknown_feed_name(tmp_path: Path) -> None:
     )
     result = run_cli("--config", str(config), "poll", "--feed", "b")
     assert result.code == 2 and "no feed named 'b'" in result.err
+
+
+def _bad_location(tmp_path: Path, kind: str) -> Path:
+    if kind == "missing folder":
+        return tmp_path / "nowhere" / "deeper" / "framewatch.db"
+    if kind == "a file where the folder should be":
+        (tmp_path / "plain-file").write_text("x")
+        return tmp_path / "plain-file" / "framewatch.db"
+    if kind == "not a database":
+        (tmp_path / "notes.db").write_text("these are my notes, not a database\n" * 50)
+        return tmp_path / "notes.db"
+    return tmp_path  # a folder
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["missing folder", "a file where the folder should be", "not a database", "a folder"],
+)
+def test_a_bad_database_location_is_one_line_naming_it(tmp_path: Path, kind: str) -> None:
+    path = _bad_location(tmp_path, kind)
+    env = {"FRAMEWATCH_DATABASE_URL": f"sqlite:///{path}"}
+    for command in (["flags"], ["search", "belarus"], ["init"]):
+        if kind == "missing folder" and command == ["init"]:
+            continue  # init creates the folder: that location is fine for it
+        result = run_cli(*command, cwd=tmp_path, env=env)
+        assert result.code == 1, (command, result.err)
+        assert result.err.startswith("framewatch: error: ") and result.err.count("\n") == 1
+        assert str(path.parent if "folder should" in kind else path) in result.err
+    assert not (tmp_path / "nowhere").exists()  # reading commands never create anything
+
+
+def test_flags_review_of_an_unknown_id_says_it_does_not_exist(tmp_path: Path) -> None:
+    env = {"FRAMEWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'fw.db'}"}
+    assert run_cli("init", cwd=tmp_path, env=env).code == 0
+    for verb in ("review", "dismiss"):
+        result = run_cli("flags", verb, "9999", cwd=tmp_path, env=env)
+        assert result.code == 2
+        assert (
+            result.err == "framewatch: error: no flag with id 9999; `framewatch flags` lists them\n"
+        )
+
+
+def test_serve_on_a_busy_port_fails_before_saying_it_serves(tmp_path: Path) -> None:
+    import socket
+
+    env = {"FRAMEWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'fw.db'}"}
+    assert run_cli("init", cwd=tmp_path, env=env).code == 0
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        result = run_cli("serve", "--port", str(port), cwd=tmp_path, env=env, timeout=60)
+    assert result.code == 1 and "serving on" not in result.out
+    assert result.err == (
+        f"framewatch: error: cannot listen on 127.0.0.1:{port}: the port is in use "
+        "(another `framewatch serve`?); stop it or pick --port\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("flags", "--since", "2025-13-45"), "invalid value for '--since': '2025-13-45'"),
+        (("flags", "--kind", "bogus"), "invalid value for '--kind': 'bogus' is not one of"),
+        (("search",), "missing argument 'QUERY' (see `framewatch search --help`)"),
+        (("search", "x", "--until", "someday"), "until 'someday' is not a date"),
+        (("search", "x", "--limit", "-5"), "invalid value for '--limit': -5 is not in the range"),
+        (("nope",), "no such command 'nope' (see `framewatch --help`)"),
+    ],
+)
+def test_usage_errors_are_one_line_too(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    env = {"FRAMEWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'fw.db'}"}
+    if args[0] == "search":
+        assert run_cli("init", cwd=tmp_path, env=env).code == 0
+    result = run_cli(*args, cwd=tmp_path, env=env)
+    assert result.code == 2 and result.out == ""
+    assert result.err.startswith("framewatch: error: ") and result.err.count("\n") == 1
+    assert message in result.err

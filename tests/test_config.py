@@ -27,7 +27,13 @@ def test_defaults_use_builtin_story_and_sqlite() -> None:
         ({"fetch": {"allow_private_addresses": "yes"}}, "fetch.allow_private_addresses:"),
         ({"feeds": [{"name": "f"}]}, "feeds[0].url: required key is missing"),
         ({"feeds": [{**FEED, "fetch_article": True}]}, "feeds[0].fetch_article: unknown key"),
-        ({"feeds": [{**FEED, "group": "state"}]}, "feeds[0].group: expected one of"),
+        ({"feeds": [{**FEED, "group": "state"}]}, "feeds[0].group: unknown group 'state' ("),
+        (
+            {"sites": [{"name": "s", "start_urls": ["https://x/"], "group": "regional"}]},
+            "sites[0].group: unknown group 'regional' (groups: by_independent, by_state, ",
+        ),
+        ({"groups": {"Regional": "press"}}, "groups: 'Regional' is not a group name"),
+        ({"groups": {"regional": 1}}, "groups.regional: Input should be a valid string"),
         ({"feeds": [FEED, FEED]}, "duplicate name 'f'"),
         ({"feeds": [{**FEED, "url": "ftp://x"}]}, "feeds[0].url:"),
         ({"schedule": {"poll_every": "15 minutes"}}, "schedule.poll_every: expected a duration"),
@@ -96,3 +102,19 @@ def test_sample_config_is_valid() -> None:
     groups = {f.group for f in settings.feeds}
     assert {"by_state", "by_independent", "western"} <= groups
     assert len(settings.feeds) >= 10
+
+
+def test_groups_from_the_config_extend_the_default_ones() -> None:
+    """`[groups]` adds groups (with their camp, or none) and keeps the default story's."""
+    data = {
+        "groups": {"regional": "independent", "aggregator": ""},
+        "feeds": [{**FEED, "group": "regional"}, {**FEED, "name": "g", "group": "aggregator"}],
+    }
+    settings = settings_from_mapping(data)
+    assert [f.group for f in settings.feeds] == ["regional", "aggregator"]
+    assert settings.group_camps["regional"] == "independent"
+    assert settings.group_camps["aggregator"] == ""
+    assert settings_from_mapping({}).group_camps == {
+        "by_state": "state", "ru_state": "state", "by_independent": "independent",
+        "ru_independent": "independent", "western": "western", "other": "",
+    }  # fmt: skip

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from ingest.config.settings import load_settings
 from ingest.flags.emerging import day_block, emerging_phrases, frequent_phrases, recent_blocks
 from ingest.flags.rules import (
     binomial_tail,
@@ -15,6 +17,7 @@ from ingest.flags.rules import (
     day_start,
     first_changed_day,
 )
+from ingest.framing.codebook import story_codebook
 from ingest.framing.phrases import extract_phrases
 from ingest.model.flags import TimelineArticle
 from tests.support import phrase_month
@@ -103,6 +106,70 @@ def test_cross_camp_adoption_scores_higher() -> None:
         d.statistic for d in compute_flags(other_camp, TYPICAL, TZ) if d.kind == "source_shift"
     )
     assert "after 3 articles" in statement and "typical of independent, western" in statement
+
+
+SECOND_STORY = """
+[[stories]]
+name = "river-dam"
+query = "dam AND (river OR reservoir)"
+codebook = "dam.codebook.toml"
+
+[groups]
+utility_press = "utility"
+regional = "residents"
+aggregator = ""
+
+[[feeds]]
+name = "valley-news"
+url = "https://valley.example/rss"
+group = "regional"
+"""
+DAM_CODEBOOK = """
+format = 1
+name = "river-dam"
+
+[frames.safe_engineering]
+description = "the dam as sound engineering"
+typical_of = ["utility"]
+cues.en = ["safe* dam*"]
+
+[frames.flood_risk]
+description = "the dam as a flood risk for the valley"
+typical_of = ["residents"]
+cues.en = ["flood* risk*"]
+"""
+
+
+def test_a_second_story_scores_shifts_with_its_own_camps(tmp_path: Path) -> None:
+    """Another story's config names its own groups and camps; its codebook's typical_of
+    names those camps; a frame crossing from one camp to the other scores double."""
+    (tmp_path / "dam.codebook.toml").write_text(DAM_CODEBOOK, encoding="utf-8")
+    config = tmp_path / "framewatch.toml"
+    config.write_text(SECOND_STORY, encoding="utf-8")
+    settings = load_settings(config)
+    codebook = story_codebook(settings.active_stories[0], settings.config_dir)
+    typical = {frame.name: frame.typical_of for frame in codebook.frames}
+    timeline = []
+    for n, (outlet, group) in enumerate(
+        [("valley.example", "regional"), ("power.example", "utility_press"),
+         ("feed.example", "aggregator")]
+    ):  # fmt: skip
+        timeline += [
+            _a(10 * n + i, i, outlet, group, ("safe_engineering", "quoted")) for i in range(3)
+        ]
+        timeline.append(_a(10 * n + 9, 9, outlet, group, ("safe_engineering", "own")))
+    shifts = {
+        d.source: d
+        for d in compute_flags(timeline, typical, TZ, camps=settings.group_camps)
+        if d.kind == "source_shift"
+    }
+    residents, utility = shifts["valley.example"], shifts["power.example"]
+    assert residents.score == 2 * utility.score == 2 * shifts["feed.example"].score
+    assert "typical of utility outlets" in residents.statistic
+    assert "typical of" not in utility.statistic + shifts["feed.example"].statistic
+    # with the default groups' camps the story's groups have no camp: no cross-camp weight
+    plain = [d for d in compute_flags(timeline, typical, TZ) if d.kind == "source_shift"]
+    assert {d.score for d in plain} == {utility.score}
 
 
 def test_used_plainly_from_the_start_is_not_a_shift() -> None:

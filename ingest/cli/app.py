@@ -8,27 +8,68 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import click
 from rich.console import Console
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest import __version__
 from ingest.config.settings import Settings, load_settings
-from ingest.model.errors import ConfigError, FilterError, FramewatchError, QueryError
+from ingest.model.errors import (
+    ConfigError,
+    FilterError,
+    FramewatchError,
+    NotFoundError,
+    QueryError,
+)
 from storage import migrate
-from storage.db import make_engine, make_session_factory
+from storage.db import make_engine, make_session_factory, one_line
 
-console = Console(stderr=False, highlight=False)
+PIPE_WIDTH = 100_000  # lines written to a pipe or file are never wrapped
+
+
+def _stdout_console() -> Console:
+    """A terminal's width and colours; piped or redirected, no hard line breaks at all
+    (rich would wrap at 80 columns, or $COLUMNS, when stdout is not a terminal)."""
+    terminal = Console(highlight=False)
+    if terminal.is_terminal:
+        return terminal
+    return Console(highlight=False, soft_wrap=True, width=PIPE_WIDTH)
+
+
+console = _stdout_console()
 err_console = Console(stderr=True, highlight=False)
 
 
 class FramewatchGroup(click.Group):
-    """Turns framewatch's own errors into one clear line and an exit code."""
+    """Turns framewatch's own errors, and click's usage errors, into one clear line and an
+    exit code."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.ClickException as exc:  # a bad option value, a missing argument, ...
+            err_console.print(f"framewatch: error: {usage_line(exc)}", markup=False,
+                              soft_wrap=True)  # fmt: skip
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            err_console.print("framewatch: aborted", markup=False)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -40,12 +81,23 @@ class FramewatchGroup(click.Group):
         except ConfigError as exc:
             err_console.print(f"framewatch: config error: {exc}", markup=False, soft_wrap=True)
             sys.exit(2)
-        except FilterError as exc:
+        except (FilterError, NotFoundError) as exc:
             err_console.print(f"framewatch: error: {exc}", markup=False, soft_wrap=True)
             sys.exit(2)
         except FramewatchError as exc:
             err_console.print(f"framewatch: error: {exc}", markup=False, soft_wrap=True)
             sys.exit(1)
+        except DBAPIError as exc:  # a database error no command translated: still one line
+            err_console.print(f"framewatch: error: {one_line(exc)}", markup=False, soft_wrap=True)
+            sys.exit(1)
+
+
+def usage_line(exc: click.ClickException) -> str:
+    """click's error as one line, with where to read about the command."""
+    message = " ".join(exc.format_message().split())
+    message = (message[:1].lower() + message[1:]).rstrip(".")
+    ctx = getattr(exc, "ctx", None)
+    return f"{message} (see `{ctx.command_path} --help`)" if ctx else message
 
 
 @click.group(cls=FramewatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -78,7 +130,7 @@ def settings_of(ctx: click.Context) -> Settings:
 def opened_store(
     settings: Settings, check: bool = True, read_only: bool = False
 ) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(settings.database.url, read_only=read_only)
+    engine = make_engine(settings.database.url, read_only=read_only, must_exist=check)
     try:
         if check:
             migrate.require_current(engine)

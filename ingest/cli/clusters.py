@@ -6,10 +6,11 @@ import sys
 from datetime import UTC, datetime
 
 import click
-from rich.table import Table
+from rich.text import Text
 
 from ingest.cli.app import console, iso, main, opened_store, settings_of
 from ingest.cli.output import MACHINE_FORMATS, write_records
+from ingest.cli.tables import Cell, Column, count, show_rows
 from ingest.model.errors import ConfigError
 from storage import neardup
 from storage.db import unit_of_work
@@ -50,21 +51,19 @@ def clusters(
         ]
         write_records(records, fmt, sys.stdout)
         return
-    table = Table(title="clusters (most recent first)")
-    for column in ("id", "first seen", "last seen", "articles", "outlets", "copies", "label"):
-        table.add_column(column, overflow="fold")
-    for r in rows:
-        label = f"{r.label}\n[dim]{', '.join(r.top_terms)}[/dim]"
-        table.add_row(
-            str(r.id),
-            iso(r.first_seen_at),
-            iso(r.last_seen_at),
-            str(r.articles),
-            _outlets(r.outlets),
-            str(r.copies),
-            label,
-        )
-    console.print(table)
+    columns = (
+        Column("id", head=True, right=True), Column("first seen", head=True),
+        Column("last seen"), Column("articles", right=True), Column("copies", right=True),
+        Column("label", prose=True), Column("top terms", prose=True), Column("outlets", prose=True),
+    )  # fmt: skip
+    table: list[list[Cell]] = [
+        [f"#{r.id}", iso(r.first_seen_at), iso(r.last_seen_at), str(r.articles), str(r.copies),
+         Text(r.label, style="bold"), Text(", ".join(r.top_terms), style="dim"),
+         _outlets(r.outlets)]
+        for r in rows
+    ]  # fmt: skip
+    title = f"{count(len(table), 'cluster')}, most recent first"
+    show_rows(console, title, columns, table, empty="no clusters")
 
 
 def _outlets(outlets: list[str], shown: int = 3) -> str:

@@ -8,10 +8,11 @@ from dataclasses import asdict
 from typing import Any
 
 import click
-from rich.table import Table
+from rich.text import Text
 
 from ingest.cli.app import console, err_console, main, opened_store, settings_of
 from ingest.cli.output import MACHINE_FORMATS, write_records
+from ingest.cli.tables import Column, count, show_rows
 from ingest.config.settings import parse_duration
 from ingest.model.errors import ConfigError
 
@@ -76,25 +77,21 @@ def crawl(
 
 
 def _print_crawl_reports(reports: list[Any]) -> None:
-    table = Table(title="crawl")
-    for column in ("site", "status", "pages", "items", "new", "dupes", "off-story", "problems"):
-        table.add_column(column, overflow="fold")
+    columns = [Column("site", head=True), Column("status", head=True)]
+    columns += [Column(name, right=True) for name in ("pages", "items", "new", "dupes",
+                                                      "off-story")]  # fmt: skip
+    columns += [Column("took", right=True), Column("stopped because", prose=True),
+                Column("problems", prose=True)]  # fmt: skip
+    rows = []
     for r in reports:
-        status = f"[red]{r.status}[/red]" if r.failed else r.status
+        status = Text(r.status, style="red") if r.failed else r.status
         problems = ", ".join(f"{kind} {n}" for kind, n in r.errors.items()) or "—"
-        table.add_row(
-            r.site,
-            status,
-            str(r.pages),
-            str(r.items),
-            str(r.new_articles),
-            str(r.duplicates),
-            str(r.off_story),
-            problems,
-        )
-    console.print(table)
-    for r in reports:
-        console.print(f"{r.site}: {r.stop_reason} ({r.duration_ms / 1000:.1f}s)", markup=False)
+        numbers = (r.pages, r.items, r.new_articles, r.duplicates, r.off_story)
+        rows.append([r.site, status, *map(str, numbers), f"{r.duration_ms / 1000:.1f}s",
+                     r.stop_reason or "—", problems])  # fmt: skip
+    show_rows(console, count(len(rows), "crawl"), columns, rows, empty="no crawls")
     stored = sum(r.new_articles for r in reports)
     failed = sum(1 for r in reports if r.failed)
-    console.print(f"{stored} new articles stored, {failed} crawls failed", markup=False)
+    console.print(
+        f"{count(stored, 'new article')} stored, {count(failed, 'crawl')} failed", markup=False
+    )

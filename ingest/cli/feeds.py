@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Any
 
 import click
-from rich.table import Table
+from rich.text import Text
 
 from ingest.cli.app import console, err_console, iso, main, make_fetcher, opened_store, settings_of
 from ingest.cli.outages import store_view
 from ingest.cli.output import MACHINE_FORMATS, write_records
+from ingest.cli.tables import Cell, Column, count, show_rows
 from ingest.config.settings import Settings
 from ingest.model.errors import ConfigError, StorageError
 from storage import crawls
@@ -74,30 +75,28 @@ def _run_poll(
         )
 
 
+POLL_COLUMNS = (
+    Column("feed", head=True), Column("status", head=True),
+    *(Column(name, right=True) for name in ("entries", "new", "stored", "dupes", "off-story")),
+    Column("note", prose=True),
+)  # fmt: skip
+
+
 def _print_poll_report(report: Any) -> None:
-    table = Table(title="poll")
-    for column in ("feed", "status", "entries", "new", "stored", "dupes", "off-story", "note"):
-        table.add_column(column, overflow="fold")
+    rows = []
     for f in report.feeds:
         note = f.error or "; ".join(f.warnings)
         if f.page_errors:
-            note = f"{note}; {f.page_errors} page fetches failed".lstrip("; ")
-        status = f"[red]{f.status}[/red]" if f.error and f.status != "skipped" else f.status
-        table.add_row(
-            f.name,
-            status,
-            str(f.entries),
-            str(f.new_entries),
-            str(f.stored),
-            str(f.duplicates),
-            str(f.irrelevant),
-            note[:200],
-        )
-    console.print(table)
+            note = f"{note}; {count(f.page_errors, 'page fetch')} failed".lstrip("; ")
+        failed = f.error and f.status != "skipped"
+        numbers = (f.entries, f.new_entries, f.stored, f.duplicates, f.irrelevant)
+        rows.append([f.name, Text(f.status, style="red") if failed else f.status,
+                     *map(str, numbers), note or "—"])  # fmt: skip
+    show_rows(console, f"poll: {count(len(rows), 'feed')}", POLL_COLUMNS, rows, "no feeds polled")
     console.print(
-        f"{report.total('stored')} new articles stored, "
-        f"{report.total('duplicates')} duplicates recorded, "
-        f"{len(report.failed)} feeds failing",
+        f"{count(report.total('stored'), 'new article')} stored, "
+        f"{count(report.total('duplicates'), 'duplicate')} recorded, "
+        f"{count(len(report.failed), 'feed')} failing",
         markup=False,
     )
 
@@ -127,39 +126,28 @@ def sources(ctx: click.Context, fmt: str) -> None:
     if fmt != "table":
         write_records(_source_records(health, last_crawls), fmt, sys.stdout)
         return
-    table = Table(title="sources")
-    for column in (
-        "source",
-        "kind",
-        "group",
-        "state",
-        "last success",
-        "errors",
-        "articles",
-        "problem",
-    ):
-        table.add_column(column, overflow="fold")
-    for h in health:
-        run = last_crawls.get(h.name)
-        if h.kind == "site":
-            state, errors = _crawl_state(h, run), _crawl_errors(run)
-            success = run.last_success_at if run else None
-        else:
-            state, success = _state_label(h), h.last_success_at
-            errors = f"{h.consecutive_errors} ({h.error_count} total)"
-        table.add_row(
-            h.name,
-            h.kind,
-            h.group or "—",
-            state,
-            iso(success),
-            errors,
-            str(h.articles),
-            (h.last_error or h.last_warning or (run.stop_reason if run else "") or "")[:160],
-        )
-    console.print(table)
+    rows = [_source_row(h, last_crawls.get(h.name)) for h in health]
+    show_rows(console, count(len(rows), "source"), SOURCE_COLUMNS, rows, empty="no sources")
     if last_crawls:
         _print_last_crawls(last_crawls)
+
+
+SOURCE_COLUMNS = (
+    Column("source", head=True), Column("kind", head=True), Column("group"),
+    Column("state"), Column("last success"), Column("errors"),
+    Column("articles", right=True), Column("problem", prose=True),
+)  # fmt: skip
+
+
+def _source_row(h: SourceHealth, run: crawls.CrawlSummary | None) -> list[Cell]:
+    if h.kind == "site":
+        state, errors = _crawl_state(h, run), _crawl_errors(run)
+        success = run.last_success_at if run else None
+    else:
+        state, success = _state_label(h), h.last_success_at
+        errors = f"{h.consecutive_errors} ({h.error_count} total)"
+    problem = h.last_error or h.last_warning or (run.stop_reason if run else "") or "—"
+    return [h.name, h.kind, h.group or "—", state, iso(success), errors, str(h.articles), problem]
 
 
 def _source_records(
@@ -175,23 +163,23 @@ def _source_records(
     return rows
 
 
-def _state_label(h: SourceHealth) -> str:
+def _state_label(h: SourceHealth) -> Cell:
     if not h.active:
         return "removed from config"
     if h.failing_since:
-        return f"[red]failing since {iso(h.failing_since)}[/red]"
+        return Text(f"failing since {iso(h.failing_since)}", style="red")
     if h.last_polled_at is None:
         return "never polled"
     return f"ok ({h.status})"
 
 
-def _crawl_state(h: SourceHealth, run: crawls.CrawlSummary | None) -> str:
+def _crawl_state(h: SourceHealth, run: crawls.CrawlSummary | None) -> Cell:
     if not h.active:
         return "removed from config"
     if run is None:
         return "never crawled"
     if run.status in (crawls.FAILED, crawls.KILLED):
-        return f"[red]{run.status} {iso(run.started_at)}[/red]"
+        return Text(f"{run.status} {iso(run.started_at)}", style="red")
     return f"ok ({run.status})"
 
 
@@ -200,20 +188,18 @@ def _crawl_errors(run: crawls.CrawlSummary | None) -> str:
 
 
 def _print_last_crawls(last_crawls: dict[str, crawls.CrawlSummary]) -> None:
-    table = Table(title="last site crawls")
-    for column in ("site", "started", "status", "pages", "items", "new", "took", "stopped because"):
-        table.add_column(column, overflow="fold")
+    columns = (
+        Column("site", head=True), Column("started", head=True), Column("status", head=True),
+        *(Column(name, right=True) for name in ("pages", "items", "new", "took")),
+        Column("stopped because", prose=True),
+    )  # fmt: skip
+    rows = []
     for name, run in sorted(last_crawls.items()):
         problems = ", ".join(f"{kind} {n}" for kind, n in run.errors.items())
         reason = (run.stop_reason or "") + (f" (problems: {problems})" if problems else "")
-        table.add_row(
-            name,
-            iso(run.started_at),
-            run.status if run.status == crawls.FINISHED else f"[red]{run.status}[/red]",
-            str(run.pages),
-            str(run.items),
-            str(run.new_articles),
-            f"{run.duration_ms / 1000:.1f}s",
-            reason[:300],
-        )
-    console.print(table)
+        status = run.status if run.status == crawls.FINISHED else Text(run.status, style="red")
+        numbers = (run.pages, run.items, run.new_articles)
+        took = f"{run.duration_ms / 1000:.1f}s"
+        rows.append([name, iso(run.started_at), status, *map(str, numbers), took, reason or "—"])
+    console.print()
+    show_rows(console, "last site crawls", columns, rows, empty="no site crawls", titled=True)

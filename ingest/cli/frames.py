@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 import click
-from rich.table import Table
+from rich.text import Text
 
 from ingest.cli.app import console, err_console, main, opened_store, settings_of
 from ingest.cli.output import MACHINE_FORMATS, write_records
+from ingest.cli.tables import Column, count, show_rows
 from ingest.config.settings import Settings
-from ingest.model.errors import ConfigError
+from ingest.model.errors import ConfigError, NotFoundError
+from ingest.model.flags import FLAG_KINDS
 from storage import frames, usage
 from storage.db import unit_of_work
 
-KINDS = ("first_seen", "source_shift", "distancing", "surge", "emerging_phrase", "frame_change")
+KINDS = FLAG_KINDS
 MAX_LIMIT = 10_000
 
 
@@ -65,21 +68,33 @@ def flags(
     if fmt != "table":
         write_records(records, fmt, sys.stdout)
         return
-    table = Table(title="flags (newest on the timeline first)")
-    for column in ("id", "kind", "frame", "source", "first seen", "score", "status", "statistic"):
-        table.add_column(column, overflow="fold")
+    _print_flags(records)
+
+
+FLAG_COLUMNS = (
+    Column("id", head=True, right=True),
+    Column("kind", head=True),
+    Column("first seen", head=True),
+    Column("status", head=True),
+    Column("frame"),
+    Column("source"),
+    Column("score", right=True),
+    Column("statistic", prose=True),
+    Column("evidence", prose=True),
+)
+
+
+def _print_flags(records: list[dict[str, Any]]) -> None:
+    rows = []
     for r in records:
-        table.add_row(
-            str(r["id"]),
-            r["kind"],
-            r["frame"] or r["phrase"] or "—",
-            r["source"] or "—",
-            r["first_seen_at"][:10],
-            f"{r['score']:.1f}",
-            r["status"],
-            r["statistic"],
-        )
-    console.print(table)
+        evidence = r["evidence"][0] if r["evidence"] else ""
+        rows.append((
+            f"#{r['id']}", r["kind"], r["first_seen_at"][:10], r["status"],
+            r["frame"] or r["phrase"] or "—", r["source"] or "—", f"{r['score']:.1f}",
+            r["statistic"], Text(f"“{evidence}”", style="italic") if evidence else "—",
+        ))  # fmt: skip
+    title = f"{count(len(rows), 'flag')}, newest on the timeline first"
+    show_rows(console, title, FLAG_COLUMNS, rows, empty="no flags")
 
 
 def _set_status(ctx: click.Context, flag_id: int, status: str, note: str | None) -> None:
@@ -87,7 +102,7 @@ def _set_status(ctx: click.Context, flag_id: int, status: str, note: str | None)
     with opened_store(settings) as factory, unit_of_work(factory) as session:
         flag = session.get(frames.Flag, flag_id)
         if flag is None:
-            raise ConfigError(f"no flag with id {flag_id}")
+            raise NotFoundError(f"no flag with id {flag_id}; `framewatch flags` lists them")
         flag.status = status
         if note is not None:
             flag.note = note
@@ -141,22 +156,19 @@ def frames_group(ctx: click.Context, story: str | None, fmt: str) -> None:
     if fmt != "table":
         write_records([vars(r) for r in rows], fmt, sys.stdout)
         return
-    table = Table(title=f"frames of {name}")
-    for column in ("frame", "own", "quoted", "distanced", "outlets", "first user", "adopters"):
-        table.add_column(column, overflow="fold")
+    columns = (
+        Column("frame", head=True),
+        *(Column(voice, right=True) for voice in ("own", "quoted", "distanced", "outlets")),
+        Column("first user"), Column("adopters", prose=True),
+    )  # fmt: skip
+    table = []
     for r in rows:
         first = f"{r.first_outlet} {r.first_seen_at[:10]}" if r.first_outlet else "—"
         adopters = ", ".join(f"{a['outlet']} {a['since'][:10]}" for a in r.adopters[:6])
-        table.add_row(
-            r.frame,
-            str(r.own),
-            str(r.quoted),
-            str(r.distanced),
-            str(r.outlets),
-            first,
-            adopters or "—",
-        )
-    console.print(table)
+        numbers = (r.own, r.quoted, r.distanced, r.outlets)
+        table.append([r.frame, *map(str, numbers), first, adopters or "—"])
+    title = f"frames of {name}: {count(len(table), 'frame')} in use"
+    show_rows(console, title, columns, table, empty=f"no frames of {name} found yet")
 
 
 @frames_group.command()
@@ -168,8 +180,8 @@ def rescore(ctx: click.Context) -> None:
     settings = settings_of(ctx)
     with opened_store(settings) as factory:
         done = run_rescore(settings, factory, on_batch=lambda n: err_console.print(
-            f"rescored {n} articles", markup=False))  # fmt: skip
-    console.print(f"{done} articles rescored; flags recomputed", markup=False)
+            f"rescored {count(n, 'article')}", markup=False))  # fmt: skip
+    console.print(f"{count(done, 'article')} rescored; flags recomputed", markup=False)
 
 
 @frames_group.command()
@@ -186,6 +198,6 @@ def promote(ctx: click.Context, flag_id: int, name: str) -> None:
     created = " (created; the story now uses it)" if done.created else ""
     console.print(
         f'flag {flag_id}: promoted "{done.phrase}" as frame {done.frame} in '
-        f"{done.codebook}{created}; {done.rescored} articles rescored, flags recomputed",
+        f"{done.codebook}{created}; {count(done.rescored, 'article')} rescored, flags recomputed",
         markup=False,
     )

@@ -8,12 +8,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
-from rich.table import Table
 from rich.text import Text
 
 from ingest.cli.app import console, err_console, iso, main, opened_store, settings_of
 from ingest.cli.output import MACHINE_FORMATS, write_records
+from ingest.cli.tables import Cell, Column, show_rows
 from ingest.web.searching import (
+    CLI_SEARCH_SECONDS,
     HIT_FIELDS,
     FilterInput,
     build_filters,
@@ -63,7 +64,11 @@ def _filter_options(command: F) -> F:
 @_filter_options
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
 @click.option(
-    "--limit", type=click.IntRange(1, MAX_LIMIT, clamp=True), default=20, show_default=True
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help=f"Results per page (capped at {MAX_LIMIT}).",
 )
 @click.option("--offset", type=click.IntRange(min=0), default=None, help="Skip this many.")
 @click.option("--page", type=click.IntRange(min=1), default=None, help="Page number (from 1).")
@@ -111,7 +116,9 @@ def search(
     with opened_store(settings, read_only=True) as factory, unit_of_work(factory) as session:
         frames = frame_names(settings) if filters.frame else []
         check_filters(session, filters, story_names(settings), frames)
-        result = search_articles(session, parsed, filters, sort, limit, offset)
+        result = search_articles(
+            session, parsed, filters, sort, limit, offset, time_limit=CLI_SEARCH_SECONDS
+        )
     if fmt == "table":
         _print_table(result)
     else:
@@ -126,10 +133,14 @@ def _marked(text: str) -> Text:
     return rendered
 
 
+SEARCH_COLUMNS = (
+    Column("id", head=True, right=True), Column("date", head=True), Column("outlet", head=True),
+    Column("title and snippet", prose=True),
+)  # fmt: skip
+
+
 def _print_table(page: SearchPage) -> None:
-    table = Table(title=f"search results (by {page.sort})", show_lines=True)
-    for name in ("id", "date", "outlet", "title and snippet"):
-        table.add_column(name, overflow="fold")
+    rows: list[list[Cell]] = []
     for hit in page.hits:
         body = _marked(hit.title_marked)
         body.stylize("bold", 0, len(body))
@@ -138,13 +149,15 @@ def _print_table(page: SearchPage) -> None:
         if hit.frames:
             used = ", ".join(f"{f['frame']} ({f['voice']})" for f in hit.frames)
             body.append(f"\nframes: {used}", style="dim")
-        table.add_row(str(hit.id), iso(hit.published_at or hit.fetched_at), hit.outlet, body)
-    console.print(table)
+        rows.append([f"#{hit.id}", iso(hit.published_at or hit.fetched_at), hit.outlet, body])
+    title = f"search results, by {page.sort}"
+    show_rows(console, title, SEARCH_COLUMNS, rows, empty="no matches")
     console.file.flush()
     shown = f"{page.offset + 1}-{page.offset + len(page.hits)}" if page.hits else "none"
-    total = f"{page.total}" if page.total_exact else f"more than {page.total}"
-    ranked = f"; by relevance among the newest {RANK_WINDOW}" if ranked_window(page) else ""
-    err_console.print(f"showing {shown} of {total} matches{ranked}", markup=False)
+    noun = "match" if page.total == 1 and page.total_exact else "matches"
+    total = f"{page.total:,} {noun}" if page.total_exact else f"more than {page.total:,} matches"
+    ranked = f"; by relevance among the newest {RANK_WINDOW:,}" if ranked_window(page) else ""
+    err_console.print(f"showing {shown} of {total}{ranked}", markup=False)
 
 
 @main.command()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import logging
+import socket
 
 import click
 
 from ingest.cli.app import console, err_console, main, settings_of
+from ingest.model.errors import FramewatchError
 
 MIN_TOKEN_CHARS = 16
 
@@ -57,7 +61,43 @@ def serve(ctx: click.Context, host: str, port: int, token: str | None) -> None:
     from ingest.web.api import create_app
 
     app = create_app(settings, token)
+    sock = listen(host, port)  # before saying "serving on": a busy port is one line
     shown = f"[{host}]" if ":" in host else host
     auth = "bearer token required" if token else "no token (loopback only)"
     console.print(f"serving on http://{shown}:{port}/ (read-only; {auth})", markup=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+    configure_access_log()
+    config = uvicorn.Config(app, log_level="warning", server_header=False, access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``; a busy port or an address this machine does not
+    have is one FramewatchError line saying what to do."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host.strip("[]"), port, type=socket.SOCK_STREAM
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.EADDRINUSE:
+            reason = "the port is in use (another `framewatch serve`?); stop it or pick --port"
+        raise FramewatchError(f"cannot listen on {host}:{port}: {reason}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def configure_access_log() -> None:
+    """One line per request on stderr (``ingest.web.api``'s access log), whatever -v says."""
+    from ingest.web.edge import ACCESS_LOGGER
+
+    log = logging.getLogger(ACCESS_LOGGER)
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False

@@ -7,11 +7,11 @@ import sys
 from datetime import UTC, datetime
 
 import click
-from rich.table import Table
 
 from ingest.cli.app import console, iso, main, opened_store, settings_of
 from ingest.cli.outages import outage_line, store_view
 from ingest.cli.output import MACHINE_FORMATS, write_records
+from ingest.cli.tables import Column, count, show_rows
 from ingest.model.errors import StorageError
 from ingest.service.logs import configure_logging
 from storage.db import make_engine, unit_of_work
@@ -99,7 +99,7 @@ def _print_status(report: StatusReport) -> None:
     if crawl:
         console.print(
             f"last crawl: {crawl.site} at {iso(crawl.started_at)} UTC, {crawl.status}, "
-            f"{crawl.new_articles} new articles ({crawl.stop_reason})",
+            f"{count(crawl.new_articles, 'new article')} ({crawl.stop_reason})",
             markup=False,
         )
     else:
@@ -113,9 +113,7 @@ def _print_status(report: StatusReport) -> None:
     if not report.failing:
         console.print("failing sources: none", markup=False)
         return
-    table = Table(title="failing sources")
-    for column in ("source", "kind", "failing since", "last error"):
-        table.add_column(column, overflow="fold")
-    for f in report.failing:
-        table.add_row(f.name, f.kind, f"{iso(f.since)} UTC", (f.error or "")[:160])
-    console.print(table)
+    columns = (Column("source", head=True), Column("kind", head=True),
+               Column("failing since", head=True), Column("last error", prose=True))  # fmt: skip
+    rows = [(f.name, f.kind, f"{iso(f.since)} UTC", f.error or "—") for f in report.failing]
+    show_rows(console, count(len(rows), "failing source"), columns, rows, empty="")

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ingest.cli.app import console, main, settings_of
+from ingest.cli.tables import count
 from storage import migrate
 from storage.db import make_engine, make_session_factory
 
@@ -28,7 +29,7 @@ def init(ctx: click.Context) -> None:
         engine.dispose()
     console.print(
         f"database ready at {engine.url.render_as_string()} (schema {revision}), "
-        f"{len(ids)} sources configured",
+        f"{count(len(ids), 'source')} configured",
         markup=False,
     )
 

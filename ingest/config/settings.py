@@ -23,7 +23,14 @@ from ingest.model.errors import ConfigError, QueryError
 
 DEFAULT_CONFIG_NAME = "framewatch.toml"
 DEFAULT_STORY = "belarus-prisoners"
-OUTLET_GROUPS = ("by_state", "ru_state", "by_independent", "ru_independent", "western", "other")
+# Outlet groups (a feed's or site's `group`) and the camp each belongs to: the camps a
+# codebook's `typical_of` names, so flags can tell a frame crossing from one camp to
+# another. `[groups]` in the config adds groups or changes a camp; "" is no camp.
+DEFAULT_GROUPS = {
+    "by_state": "state", "ru_state": "state", "by_independent": "independent",
+    "ru_independent": "independent", "western": "western", "other": "",
+}  # fmt: skip
+_GROUP_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -67,13 +74,6 @@ class FeedSettings(_Section):
     outlet: str | None = None  # shown in outputs; default: the article URL's host
     language: str | None = None  # hint when neither feed nor page declares one
 
-    @field_validator("group")
-    @classmethod
-    def _known_group(cls, value: str | None) -> str | None:
-        if value is not None and value not in OUTLET_GROUPS:
-            raise ValueError(f"expected one of {', '.join(OUTLET_GROUPS)}, got {value!r}")
-        return value
-
 
 class SiteSettings(_Section):
     name: str = Field(min_length=1)
@@ -85,8 +85,6 @@ class SiteSettings(_Section):
     language: str | None = None
     max_pages: int = Field(default=200, ge=1)
     max_depth: int = Field(default=3, ge=0)
-
-    _known_group = field_validator("group")(FeedSettings._known_group.__func__)  # type: ignore[attr-defined]
 
     @field_validator("article_pattern")
     @classmethod
@@ -225,7 +223,18 @@ class Settings(_Section):
     crawl: CrawlSettings = CrawlSettings()
     dedup: DedupSettings = DedupSettings()
     digest: DigestSettings = DigestSettings()
+    groups: dict[str, str] = Field(default_factory=dict)  # over DEFAULT_GROUPS
     source_path: str | None = Field(default=None, exclude=True)
+
+    @field_validator("groups")
+    @classmethod
+    def _group_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, camp in value.items():
+            if not _GROUP_NAME.match(name):
+                raise ValueError(f"{name!r} is not a group name (a-z, 0-9, _ and -)")
+            if camp and not _GROUP_NAME.match(camp):
+                raise ValueError(f"{name}: {camp!r} is not a camp name (a-z, 0-9, _ and -)")
+        return value
 
     @model_validator(mode="after")
     def _unique_names(self) -> Settings:
@@ -238,6 +247,11 @@ class Settings(_Section):
         if clash:
             raise ValueError(f"feeds and sites share the name {sorted(clash)[0]!r}")
         return self
+
+    @property
+    def group_camps(self) -> dict[str, str]:
+        """Every outlet group a feed or site may name -> its camp ("" for none)."""
+        return {**DEFAULT_GROUPS, **self.groups}
 
     @property
     def config_dir(self) -> Path | None:
@@ -298,7 +312,19 @@ def settings_from_mapping(data: Mapping[str, Any], origin: str = "config") -> Se
         first = exc.errors()[0]
         raise ConfigError(f"{origin}: {_key_path(first['loc'])}: {_describe(first)}") from None
     _check_queries(settings, origin)
+    _check_groups(settings, origin)
     return settings
+
+
+def _check_groups(settings: Settings, origin: str) -> None:
+    known = settings.group_camps
+    for section in ("feeds", "sites"):
+        for index, source in enumerate(getattr(settings, section)):
+            if source.group is not None and source.group not in known:
+                raise ConfigError(
+                    f"{origin}: {section}[{index}].group: unknown group {source.group!r} "
+                    f"(groups: {', '.join(sorted(known))}; add it to [groups] with its camp)"
+                )
 
 
 def _check_queries(settings: Settings, origin: str) -> None:

@@ -51,9 +51,8 @@ def run_demo(out: Path, console: Console) -> PollReport:
         f = settings.fetch
         with Fetcher(f.user_agent, f.timeout_s, f.max_bytes, f.allow_private_addresses) as fetcher:
             report = poll_feeds(settings, factory, fetcher)
-        console.print(
-            f"crawling {len(settings.sites)} sites, each in its own process", markup=False
-        )
+        sites = f"{len(settings.sites)} site{'' if len(settings.sites) == 1 else 's'}"
+        console.print(f"crawling {sites}, each in its own process", markup=False)
         crawled = crawl_sites(settings, factory)
     _print_summary(console, report, factory)
     _print_crawls(console, crawled)
@@ -81,7 +80,7 @@ def _print_crawls(console: Console, reports: list[CrawlReport]) -> None:
         )
     console.print(table)
     for r in reports:
-        console.print(f"  {r.site}: {r.stop_reason}", markup=False)
+        console.print(f"  {r.site}: {r.stop_reason}", markup=False, soft_wrap=True)
 
 
 def _print_summary(console: Console, report: PollReport, factory: object) -> None:
@@ -113,10 +112,11 @@ def _print_summary(console: Console, report: PollReport, factory: object) -> Non
     if report.failed:
         console.print("feeds with errors (shown by `sources` too):", markup=False)
         for f in report.failed:
-            console.print(f"  {f.name}: {f.error}", markup=False)
+            console.print(f"  {f.name}: {f.error}", markup=False, soft_wrap=True)
 
 
 def _print_next_steps(console: Console, config: Path) -> None:
+    """One line per command, never wrapped, so each can be copied and pasted whole."""
     console.print("\nnext, try:", markup=False)
     for command in (
         "sources",
@@ -127,4 +127,4 @@ def _print_next_steps(console: Console, config: Path) -> None:
         "export --format jsonl | head -3",
         "serve            # then open http://127.0.0.1:8080/",
     ):
-        console.print(f"  framewatch --config {config} {command}", markup=False)
+        console.print(f"  framewatch --config {config} {command}", markup=False, soft_wrap=True)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.config.edit import point_story_at
-from ingest.config.settings import Settings, StorySettings, load_settings
+from ingest.config.settings import DEFAULT_GROUPS, Settings, StorySettings, load_settings
 from ingest.flags.emerging import (
     PhraseFire,
     baseline_start,
@@ -45,7 +45,7 @@ from ingest.framing.codebook import (
 from ingest.framing.detect import find_mentions, scoring_version
 from ingest.framing.phrases import PHRASES_VERSION, phrase_sentences
 from ingest.framing.reading import frame_article
-from ingest.model.errors import ConfigError
+from ingest.model.errors import ConfigError, NotFoundError
 from ingest.model.flags import FlagDraft, TimelineArticle
 from ingest.model.frames import EVIDENCE_CHARS
 from ingest.model.items import Article as ArticleItem
@@ -75,10 +75,14 @@ def refresh_flags(
     return added_total
 
 
-def _inputs(codebook: Codebook, tz: ZoneInfo) -> str:
+def _inputs(codebook: Codebook, tz: ZoneInfo, camps: dict[str, str]) -> str:
     """What flags depend on besides the timeline: when it changes, all are recomputed."""
-    facts = (FLAGS_VERSION, PHRASES_VERSION, scoring_version(codebook), tz.key,
-             sorted((f.name, tuple(f.typical_of)) for f in codebook.frames))  # fmt: skip
+    facts: tuple[object, ...] = (
+        FLAGS_VERSION, PHRASES_VERSION, scoring_version(codebook), tz.key,
+        sorted((f.name, tuple(f.typical_of)) for f in codebook.frames),
+    )  # fmt: skip
+    if camps != DEFAULT_GROUPS:  # the default leaves stored fingerprints as they were
+        facts += (sorted(camps.items()),)
     return hashlib.sha256(repr(facts).encode()).hexdigest()
 
 
@@ -96,7 +100,8 @@ def _refresh_story(
     tz = ZoneInfo(settings.schedule.timezone)
     codebook = story_codebook(story, settings.config_dir)
     typical = {frame.name: frame.typical_of for frame in codebook.frames}
-    inputs = _inputs(codebook, tz)
+    camps = settings.group_camps
+    inputs = _inputs(codebook, tz, camps)
     with unit_of_work(factory) as session:
         state = frames.lock_flag_state(session, story.name)
         timeline = frames.story_timeline(session, story.name)
@@ -112,7 +117,7 @@ def _refresh_story(
         fires = state.fires
         if since is None:  # something changed: recompute from ``start`` (None: all)
             since = day_start(start, tz) if start is not None else None
-            drafts += compute_flags(timeline, typical, tz, since)
+            drafts += compute_flags(timeline, typical, tz, since, camps)
             phrases = _phrase_flags(session, story.name, timeline, totals, codebook, tz, start,
                                     fires if start is not None else [])  # fmt: skip
             drafts += phrases.drafts
@@ -272,7 +277,7 @@ def promote_flag(
     with unit_of_work(factory) as session:
         flag = session.get(frames.Flag, flag_id)
         if flag is None:
-            raise ConfigError(f"no flag with id {flag_id}")
+            raise NotFoundError(f"no flag with id {flag_id}; `framewatch flags` lists them")
         if flag.kind != "emerging_phrase" or not flag.phrase:
             raise ConfigError(f"flag {flag_id} is a {flag.kind} flag: only emerging_phrase "
                               "flags can be promoted to frames")  # fmt: skip

@@ -15,7 +15,9 @@ Kinds (each draft states its statistic in plain words):
 * ``source_shift`` — an outlet uses a frame in its own voice for the first time after at
   least ``SHIFT_MIN_PRIOR`` of its articles in the story that only quoted the frame or did
   not use it. Scored higher when the frame is typical of the other camp (a state-media
-  frame entering an independent or Western outlet, or the reverse).
+  frame entering an independent or Western outlet, or the reverse): ``camps`` maps each
+  outlet group to its camp (the config's ``group_camps``), the codebook's ``typical_of``
+  names camps.
 * ``distancing`` — an outlet starts putting a frame's term in scare quotes after using it
   plainly, or drops the scare quotes after using them.
 * ``emerging_phrase`` — see ``ingest.framing.phrases`` (it needs the articles' phrases, not only
@@ -38,6 +40,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from ingest.config.settings import DEFAULT_GROUPS
 from ingest.model.flags import ArticleHistory, FlagDraft, TimelineArticle
 
 SHIFT_MIN_PRIOR = 3
@@ -47,23 +50,19 @@ SURGE_MIN_BASE = 10
 SURGE_P = 0.001
 CROSS_CAMP_WEIGHT = 2.0
 
-# Outlet groups (config `group`) to the camps a codebook's `typical_of` names.
-CAMP_OF_GROUP = {
-    "by_state": "state", "ru_state": "state", "by_independent": "independent",
-    "ru_independent": "independent", "western": "western",
-}  # fmt: skip
-
 
 def compute_flags(
     timeline: Sequence[TimelineArticle],
     typical_of: Mapping[str, Sequence[str]],
     tz: ZoneInfo,
     since: datetime | None = None,
+    camps: Mapping[str, str] = DEFAULT_GROUPS,
 ) -> list[FlagDraft]:
     """Every flag the timeline supports, in timeline order; with ``since``, only those
-    first seen from then on (a flag depends only on its day and earlier ones)."""
+    first seen from then on (a flag depends only on its day and earlier ones).
+    ``camps``: outlet group -> camp, for the cross-camp weight of ``source_shift``."""
     ordered = sorted(timeline, key=lambda a: (a.when, a.id))
-    drafts = [*first_seen(ordered), *source_shifts(ordered, typical_of)]
+    drafts = [*first_seen(ordered), *source_shifts(ordered, typical_of, camps)]
     first_day = since.astimezone(tz).date() if since is not None else None
     drafts += [*distancing(ordered, since), *surges(ordered, tz, first_day)]
     if since is not None:
@@ -128,7 +127,9 @@ def _by_outlet(ordered: Sequence[TimelineArticle]) -> dict[str, list[TimelineArt
 
 
 def source_shifts(
-    ordered: Sequence[TimelineArticle], typical_of: Mapping[str, Sequence[str]]
+    ordered: Sequence[TimelineArticle],
+    typical_of: Mapping[str, Sequence[str]],
+    camps: Mapping[str, str] = DEFAULT_GROUPS,
 ) -> Iterable[FlagDraft]:
     """One pass per outlet: each frame's quoted uses until its first own-voice use."""
     for outlet, articles in _by_outlet(ordered).items():
@@ -144,8 +145,9 @@ def source_shifts(
                     continue
                 done.add(frame)  # used plainly from the start (index < minimum): no shift
                 if index >= SHIFT_MIN_PRIOR:
+                    camp = camps.get(article.group or "") or None
                     yield _shift(outlet, frame, article, index, quoted[frame],
-                                 typical_of.get(frame, ()))  # fmt: skip
+                                 typical_of.get(frame, ()), camp)  # fmt: skip
 
 
 def _shift(
@@ -155,9 +157,9 @@ def _shift(
     index: int,
     quoted: list[int],
     typical: Sequence[str],
+    camp: str | None,
 ) -> FlagDraft:
     silent = index - len(quoted)
-    camp = CAMP_OF_GROUP.get(article.group or "")
     cross = bool(typical) and camp is not None and camp not in typical
     score = math.log2(1 + index) * (CROSS_CAMP_WEIGHT if cross else 1.0)
     camp_note = f" The frame is typical of {', '.join(typical)} outlets." if cross else ""

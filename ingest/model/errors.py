@@ -12,6 +12,8 @@
     ├── ParseError             bytes that are not a usable feed or page
     ├── QueryError             malformed story/search query (carries the position)
     ├── FilterError            a search filter value that is not allowed (says what is)
+    ├── NotFoundError          an id or name that names nothing stored (flag, article)
+    ├── SearchTimeout          a search ran past its deadline and was stopped
     ├── StorageError           database unreachable, schema out of date
     └── DeliveryError          a digest could not be e-mailed (SMTP)
 """
@@ -80,6 +82,21 @@ class QueryError(FramewatchError):
 
 class FilterError(FramewatchError):
     """A search filter value that is not allowed; the message says what is."""
+
+
+class NotFoundError(FramewatchError):
+    """An id that names nothing stored; the message says what to look at instead."""
+
+
+class SearchTimeout(FramewatchError):
+    """A search ran past its deadline and was stopped (the database was interrupted)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(
+            f"the search took longer than {seconds:g} s and was stopped; "
+            "narrow the query (fewer or longer words) or add filters"
+        )
 
 
 class StorageError(FramewatchError):

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+FLAG_KINDS = (
+    "first_seen", "source_shift", "distancing", "surge", "emerging_phrase", "frame_change",
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class TimelineArticle:

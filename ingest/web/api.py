@@ -16,34 +16,42 @@ Endpoints (the OpenAPI document is at ``/openapi.json``):
 * ``GET /healthz`` — liveness and schema revision (never needs the token; answers from
   its own connection while the pool is busy).
 
-Errors are JSON ``Problem`` bodies: a malformed query is 400 with its ``position``, a
-filter value that is not allowed is 400 naming the allowed ones, a missing article or
-digest is 404; a database that cannot be used now (down, no pooled connection free within
-``limits.POOL_TIMEOUT_S``, a query over ``limits.QUERY_TIMEOUT_S``) is 503 with
-``Retry-After``. With a token, every other path needs ``Authorization: Bearer TOKEN``
-(or the cookie the web page's ``/login`` sets).
+Errors are JSON ``Problem`` bodies (``{"error": CODE, "detail": SENTENCE}``) for every
+4xx: a malformed query is 400 with its ``position``, a filter value that is not allowed
+(an unknown story, source, flag kind; a limit below 1; a bad date) is 400 naming the
+allowed ones, a parameter of the wrong type is 422 ``invalid_parameter``, a missing
+article or digest and an unknown path are 404 ``not_found``; a database that cannot be
+used now (down, no pooled connection free within ``limits.POOL_TIMEOUT_S``, a query over
+``limits.QUERY_TIMEOUT_S``) is 503 with ``Retry-After``. Each request is logged on
+the ``framewatch.access`` logger, one line with fixed keys (``ingest.web.edge``). With a
+token, every other path needs ``Authorization: Bearer TOKEN`` (or the cookie the web
+page's ``/login`` sets).
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ingest import __version__
 from ingest.config.settings import Settings
 from ingest.flags.timeline import frame_timeline
-from ingest.model.errors import FilterError, QueryError, StorageError
+from ingest.model.errors import FilterError, QueryError, SearchTimeout, StorageError
+from ingest.model.flags import FLAG_KINDS
 from ingest.web import home, limits, overviews
 from ingest.web import pages as webpages
+from ingest.web.edge import install_access_log, validation_detail
 from ingest.web.models import (
     ArticleOut,
     ArticlePage,
@@ -60,6 +68,7 @@ from ingest.web.models import (
 )
 from ingest.web.pages import read_digest_file
 from ingest.web.searching import (
+    API_SEARCH_SECONDS,
     FilterInput,
     build_filters,
     frame_names,
@@ -81,7 +90,9 @@ _PUBLIC_PATHS = frozenset({"/healthz", "/login"})
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem, "description": "malformed query or filter value"},
     401: {"model": Problem, "description": "missing or wrong bearer token"},
+    422: {"model": Problem, "description": "a parameter of the wrong type"},
 }
+Limit = Annotated[int, Query(ge=1, description="page size (at least 1), capped at 1000")]
 
 
 def _problem(status: int, error: str, detail: str, **extra: Any) -> JSONResponse:
@@ -132,6 +143,15 @@ def checked_filters(request: Request, session: Session, given: FilterInput) -> S
     return filters
 
 
+def checked_kinds(given: Sequence[str]) -> list[str]:
+    """Flag kinds as typed, refused (like the CLI's ``--kind``) unless they are kinds."""
+    kinds = [k.strip() for k in given if k.strip()]
+    for k in kinds:
+        if k not in FLAG_KINDS:
+            raise FilterError(f"unknown kind {k!r} (kinds: {', '.join(FLAG_KINDS)})")
+    return kinds
+
+
 # ------------------------------------------------------------------------ routes
 
 
@@ -142,7 +162,7 @@ def list_articles(
     given: FiltersDep,
     q: Annotated[str | None, Query(description='story query: AND OR NOT "phrase" prefix*')] = None,
     sort: Annotated[Literal["relevance", "date"] | None, Query()] = None,
-    limit: Annotated[int, Query(description="page size, capped at 1000")] = 20,
+    limit: Limit = 20,
     offset: Annotated[int | None, Query(ge=0, le=10**9)] = None,
     page: Annotated[int | None, Query(ge=1, le=10**6)] = None,
 ) -> ArticlePage:
@@ -151,7 +171,7 @@ def list_articles(
     filters = checked_filters(request, session, given)
     size, start = page_window(limit, offset, page)
     order = sort or ("relevance" if query is not None else "date")
-    result = search_articles(session, query, filters, order, size, start)
+    result = search_articles(session, query, filters, order, size, start, API_SEARCH_SECONDS)
     following = start + len(result.hits)
     return ArticlePage(
         query=q, sort=order, total=result.total, total_exact=result.total_exact,
@@ -181,7 +201,7 @@ def list_clusters(
     session: SessionDep,
     story: str | None = None,
     since: Annotated[str | None, Query(description="active since (YYYY-MM-DD)")] = None,
-    limit: Annotated[int, Query(description="capped at 1000")] = 20,
+    limit: Limit = 20,
 ) -> ClusterList:
     """Event clusters, most recently active first."""
     filters = checked_filters(request, session, FilterInput(since=since, story=story))
@@ -195,17 +215,15 @@ def list_flags(
     request: Request,
     session: SessionDep,
     story: str | None = None,
-    kind: Annotated[list[str] | None, Query(description="flag kind (repeat)")] = None,
+    kind: Annotated[list[str] | None, Query(description=f"repeat: {', '.join(FLAG_KINDS)}")] = None,
     status: Annotated[list[FlagStatus] | None, Query()] = None,
     since: Annotated[str | None, Query(description="first seen since (YYYY-MM-DD)")] = None,
-    limit: Annotated[int, Query(description="capped at 1000")] = 100,
+    limit: Limit = 100,
 ) -> FlagList:
     """Novelty flags, most recently first seen first (empty until flagging has run)."""
     filters = checked_filters(request, session, FilterInput(since=since, story=story))
     size, _ = page_window(limit, None, None)
-    kinds = [k.strip() for k in kind or [] if k.strip()]
-    if any("\x00" in k for k in kinds):
-        raise FilterError("kind contains a NUL character")
+    kinds = checked_kinds(kind or [])
     rows = frames.list_flags(session, filters.story, kinds, status or [], filters.since, size)
     return FlagList(items=[FlagOut.model_validate(frames.flag_record(row)) for row in rows])
 
@@ -243,7 +261,7 @@ def list_digests(
     request: Request,
     session: SessionDep,
     story: str | None = None,
-    limit: Annotated[int, Query(description="capped at 1000")] = 60,
+    limit: Limit = 60,
 ) -> DigestList:
     """The daily digests written, newest day first."""
     filters = checked_filters(request, session, FilterInput(story=story))
@@ -297,6 +315,24 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(FilterError)
     def bad_filter(request: Request, exc: FilterError) -> JSONResponse:
         return _problem(400, "bad_filter", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    def bad_parameter(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _problem(422, "invalid_parameter", validation_detail(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            detail = f"no such endpoint: {request.url.path} (see /openapi.json)"
+            return _problem(404, "not_found", detail)
+        code = {405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        response = _problem(exc.status_code, code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
+
+    @app.exception_handler(SearchTimeout)
+    def too_slow(request: Request, exc: SearchTimeout) -> JSONResponse:
+        return _problem(503, "search_timeout", str(exc))
 
     @app.exception_handler(StorageError)
     @app.exception_handler(OperationalError)
@@ -368,6 +404,7 @@ def create_app(
     app.state.frames = frame_names(settings)  # the codebooks' frames, loaded once
     _install_error_handlers(app)
     _install_middleware(app, token)
+    install_access_log(app)  # outermost: sees every answer, the guard's 401s too
     app.include_router(router)
     app.include_router(home.router)
     app.include_router(overviews.router)

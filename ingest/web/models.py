@@ -15,8 +15,9 @@ class _Out(BaseModel):
 class Problem(_Out):
     """Every error answer: a short code, a sentence, and for a bad query where it is."""
 
-    error: str = Field(description="bad_query | bad_filter | not_found | not_available | "
-                       "unauthorized | storage_unavailable")  # fmt: skip
+    error: str = Field(description="bad_query | bad_filter | invalid_parameter | not_found | "
+                       "not_available | unauthorized | method_not_allowed | search_timeout | "
+                       "storage_unavailable")  # fmt: skip
     detail: str
     position: int | None = Field(None, description="0-based offset of a query error")
     query: str | None = None

@@ -13,6 +13,7 @@ from typing import Any
 from ingest.config.settings import Settings
 from ingest.model.errors import FilterError, FramewatchError, QueryError
 from ingest.model.query import Query, parse_query
+from ingest.model.query_shape import distinct_leaves, prefix_leaves, simplify_query
 from storage.filters import SearchFilters
 from storage.search import MAX_LIMIT, SearchHit, highlight_spans, plain
 
@@ -40,17 +41,35 @@ class FilterInput:
 
 
 MAX_QUERY_CHARS = 2000
+MAX_TERMS = 64  # different words and phrases in one search, after folding repeats
+MAX_PREFIXES = 16  # different prefix terms (each expands to every word it starts)
+MAX_ONE_LETTER_PREFIXES = 1  # a*: every word of a letter, the costliest expansion
+# Seconds a search may keep the database busy (storage.search.deadline): the API's
+# worker threads stay free for other requests; the CLI waits longer.
+API_SEARCH_SECONDS = 1.0
+CLI_SEARCH_SECONDS = 30.0
 
 
 def parse_search(text: str | None) -> Query | None:
-    """The parsed query, or None for an empty one (list everything); QueryError if bad."""
+    """The parsed query with repeats folded (``ingest.model.query_shape``), or None for
+    an empty one (list everything); QueryError if bad or too costly to run."""
     if text is None or not text.strip():
         return None
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"query longer than {MAX_QUERY_CHARS} characters", text, MAX_QUERY_CHARS)
     if "\x00" in text:
         raise QueryError("NUL character in the query", text, text.index("\x00"))
-    return parse_query(text)
+    query = simplify_query(parse_query(text))
+    if (terms := distinct_leaves(query)) > MAX_TERMS:
+        raise QueryError(f"{terms} different words and phrases; at most {MAX_TERMS} are "
+                         "searched at once", text, 0)  # fmt: skip
+    if (prefixes := prefix_leaves(query)) > MAX_PREFIXES:
+        raise QueryError(f"{prefixes} different prefix terms (word*); at most {MAX_PREFIXES} "
+                         "are searched at once", text, 0)  # fmt: skip
+    if prefix_leaves(query, shortest=1) > MAX_ONE_LETTER_PREFIXES:
+        raise QueryError("more than one one-letter prefix (a*); give at least two letters "
+                         "before the *", text, 0)  # fmt: skip
+    return query
 
 
 def _checked(value: str, name: str) -> str:
@@ -70,6 +89,8 @@ def parse_time_bound(value: str, name: str, end: bool = False) -> datetime:
         if len(text) == 10:
             day = date.fromisoformat(text)
             start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            if end and day == date.max:  # the last day there is: up to its last moment
+                return datetime.max.replace(tzinfo=UTC)
             return start + timedelta(days=1) if end else start
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
@@ -111,7 +132,9 @@ def page_window(limit: int, offset: int | None, page: int | None) -> tuple[int, 
     """(limit, offset): the limit capped at MAX_LIMIT; ``page`` is 1-based."""
     if offset is not None and page is not None:
         raise FilterError("give either offset or page, not both")
-    limit = max(1, min(limit, MAX_LIMIT))
+    if limit < 1:
+        raise FilterError(f"limit must be 1 or more (got {limit}); it is capped at {MAX_LIMIT}")
+    limit = min(limit, MAX_LIMIT)
     if page is not None:
         if page < 1:
             raise FilterError("page starts at 1")
