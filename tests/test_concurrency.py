@@ -54,11 +54,12 @@ def test_sqlite_writers_wait_and_readers_never_do(tmp_path: Path) -> None:
     """The settings behind the above: WAL, a busy timeout, immediate write transactions
     (a second writer waits at BEGIN instead of failing later), readers not blocked."""
     url = f"sqlite:///{tmp_path / 'fw.db'}"
-    writer, reader = make_engine(url), make_engine(url, read_only=True)
+    writer = make_engine(url)
     with writer.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS
+    reader = make_engine(url, read_only=True)  # a reader never creates the file
     with writer.begin() as conn:
         conn.exec_driver_sql("SELECT count(*) FROM t")  # a read in a write unit of work...
         # ...already holds the write lock: another connection cannot start writing.
