@@ -52,7 +52,7 @@ def run_demo(out: Path, console: Console) -> PollReport:
         with Fetcher(f.user_agent, f.timeout_s, f.max_bytes, f.allow_private_addresses) as fetcher:
             report = poll_feeds(settings, factory, fetcher)
         console.print(
-            f"crawling {len(settings.sites)} sites, each in its own process", markup=False
+            f"crawling {len(settings.sites)} sites at once in one crawl process", markup=False
         )
         crawled = crawl_sites(settings, factory)
     _print_summary(console, report, factory)
