@@ -24,6 +24,7 @@ from spiders.pipelines import ITEMS, NEW_ARTICLES, PROBLEMS
 PAGES = "framewatch/pages"
 PAGINATION_END = "framewatch/pagination_end/"
 BUDGET_SPENT = "framewatch/budget_spent"
+NOT_MODIFIED = "framewatch/not_modified"  # listings and sitemaps that answered 304
 REPORT_EVERY_S = 2.0
 
 _FINISH_REASONS = {
@@ -71,6 +72,7 @@ def summarize_stats(
         "duplicates": int(stats.get("framewatch/duplicates", 0)),
         "off_story": int(stats.get("framewatch/off_story", 0)),
         "carried": int(stats.get("framewatch/carried", 0)),
+        "not_modified": int(stats.get(NOT_MODIFIED, 0)),
         "errors": _errors(stats),
         "finish_reason": finish_reason,
         "stop_reason": stop_reason(stats, finish_reason, max_pages),

@@ -7,10 +7,19 @@ known (stored or rejected before) and skips it unless ``--refresh``; a stored ar
 site now carries becomes a sighting without a fetch. Pagination stops at a page that
 brings nothing new, at ``max_depth``, or when ``max_pages`` requests have been made;
 every stop and every skipped page is counted with its reason.
+
+Listings and sitemaps are asked for conditionally (If-None-Match / If-Modified-Since with
+the validators of the last crawl that followed all their links, ``storage.crawls``): an
+unchanged one answers 304 and is not read again. A page's validators are remembered when
+the crawl finishes and every link it led to was settled (stored, known, or refused for
+good: 404, robots.txt); one that led to a transient failure (a timeout, a 5xx, the page
+budget) is read whole next time. Sitemap indexes are always read whole, since their
+children change under an unchanged index.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -22,6 +31,7 @@ from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.http import HtmlResponse, Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from ingest.config.settings import SiteSettings
@@ -30,17 +40,22 @@ from ingest.model.items import RawItem
 from ingest.pipeline.extract import headline_matches
 from ingest.pipeline.urls import canonicalize_url
 from spiders import reasons
-from spiders.extensions import BUDGET_SPENT, PAGES, PAGINATION_END
+from spiders.extensions import BUDGET_SPENT, NOT_MODIFIED, PAGES, PAGINATION_END
 from spiders.links import Anchor, ListingLinks, classify_links, is_article_url, site_of
 from spiders.pipelines import PROBLEMS
 from spiders.sitemaps import SitemapEntry, parse_sitemap
 from spiders.store import CarriedLink, CrawlStore, RejectedPage
-from storage.crawls import KnownLinks
+from storage.crawls import KnownLinks, Validators
 
 log = logging.getLogger(__name__)
 
 LISTING, SITEMAP, ARTICLE = "listing", "sitemap", "article"
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Failures that will recur on the next crawl: they do not make a listing worth re-reading.
+_LASTING_FAILURES = frozenset(
+    {"http_404", "http_410", reasons.ROBOTS_TXT, reasons.TOO_LARGE, reasons.BLOCKED_ADDRESS,
+     reasons.TOO_MANY_REDIRECTS, reasons.NOT_HTML}
+)  # fmt: skip
 
 
 class NewsSiteSpider(Spider):
@@ -63,6 +78,10 @@ class NewsSiteSpider(Spider):
         self.sites = frozenset(site_of(u) for u in (*site.start_urls, *site.sitemap_urls))
         self._budget = site.max_pages
         self._seen: set[str] = set()  # canonical URLs scheduled (or settled) in this run
+        self._validators: dict[str, Validators] = {}  # listings' and sitemaps', last crawl's
+        self._learnt: dict[str, Validators] = {}  # this crawl's answers
+        self._origin: dict[str, str] = {}  # listing or sitemap -> the page that led to it
+        self._tainted: set[str] = set()  # pages with links not settled: read whole next time
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSiteSpider:
@@ -77,6 +96,8 @@ class NewsSiteSpider(Spider):
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
+        if self.store is not None and not self.refresh:
+            self._validators = await self.store.validators(self.site.name)
         for url, kind in [(u, LISTING) for u in self.site.start_urls] + [
             (u, SITEMAP) for u in self.site.sitemap_urls
         ]:
@@ -88,12 +109,15 @@ class NewsSiteSpider(Spider):
 
     async def parse_listing(self, response: Response) -> AsyncIterator[Any]:
         self._count(PAGES)
+        if self._unchanged(response):
+            return
         if not _is_html(response):
             self._problem(reasons.NOT_HTML, response.url)
             return
         links = classify_links(response.url, _anchors(response), self.pattern, self.sites)
         self._problem(reasons.DUPLICATE_LINK, response.url, links.duplicates)
-        follow, new = await self._follow(links.articles)
+        self._learn(response)
+        follow, new = await self._follow(links.articles, origin=response.meta["fw_url"])
         for thing in follow:
             yield thing
         for request in self._next_listing(response, links, new):
@@ -101,17 +125,22 @@ class NewsSiteSpider(Spider):
 
     async def parse_sitemap(self, response: Response) -> AsyncIterator[Any]:
         self._count(PAGES)
+        if self._unchanged(response):
+            return
         try:
             sitemap = parse_sitemap(response.body, response.url, self.max_bytes)
         except ParseError as exc:
             self._problem(reasons.BAD_SITEMAP, response.url, note=str(exc))
             return
-        for request in self._child_sitemaps(sitemap.sitemaps, response.meta["fw_depth"]):
+        origin = response.meta["fw_url"]
+        for request in self._child_sitemaps(sitemap.sitemaps, response.meta["fw_depth"], origin):
             yield request
+        if not sitemap.sitemaps:  # an index is read whole every time (see above)
+            self._learn(response)
         entries = {
             e.url: e for e in sitemap.entries if is_article_url(e.url, self.pattern, self.sites)
         }
-        follow, _new = await self._follow(list(entries), entries)
+        follow, _new = await self._follow(list(entries), origin, entries)
         for thing in follow:
             yield thing
 
@@ -142,14 +171,63 @@ class NewsSiteSpider(Spider):
             self._count(PAGES)
         kind = reasons.failure_kind(exc)
         self._problem(kind, request.url if request else "", note=str(exc)[:200])
+        if request is not None and kind not in _LASTING_FAILURES:
+            self._taint(request.meta.get("fw_from"))
+
+    def closed(self, reason: str) -> Any:
+        """A crawl that finished remembers its listings' and sitemaps' validators (and
+        forgets those of pages it could not settle); one cut short changes none."""
+        if self.store is None or reason != "finished":
+            return None
+        learnt = {u: v for u, v in self._learnt.items() if u not in self._tainted}
+        forget = self._tainted & (set(self._validators) | set(self._learnt))
+        if not learnt and not forget:
+            return None
+        saving = self.store.save_validators(self.site.name, learnt, forget)
+        return Deferred.fromFuture(asyncio.ensure_future(saving))
+
+    # --- conditional requests ----------------------------------------------------------------
+
+    def _unchanged(self, response: Response) -> bool:
+        """A 304: the page is as it was when all its links were followed."""
+        if response.status != 304:
+            return False
+        self._count(NOT_MODIFIED)
+        url = response.meta["fw_url"]
+        if url in self._validators:
+            self._learnt[url] = self._validators[url]
+        return True
+
+    def _learn(self, response: Response) -> None:
+        etag, modified = (response.headers.get(h) for h in (b"ETag", b"Last-Modified"))
+        if etag or modified:
+            self._learnt[response.meta["fw_url"]] = (
+                etag.decode("latin-1") if etag else None,
+                modified.decode("latin-1") if modified else None,
+            )
+
+    def _taint(self, url: str | None) -> None:
+        """``url`` and the pages that led to it: not all their links were settled."""
+        while url is not None and url not in self._tainted:
+            self._tainted.add(url)
+            url = self._origin.get(url)
+
+    def _conditional(self, url: str) -> dict[str, Any]:
+        """Request arguments for a listing or sitemap: validators, and 304 let through."""
+        etag, modified = self._validators.get(url, (None, None))
+        headers = {"If-None-Match": etag} if etag else {}
+        if modified:
+            headers["If-Modified-Since"] = modified
+        return {"headers": headers, "meta": {"handle_httpstatus_list": [304]}}
 
     # --- what to follow --------------------------------------------------------------------
 
     async def _follow(
-        self, urls: Sequence[str], entries: Mapping[str, SitemapEntry] | None = None
+        self, urls: Sequence[str], origin: str, entries: Mapping[str, SitemapEntry] | None = None
     ) -> tuple[list[Any], int]:
         """Requests (or sightings) for the article links not seen before in this run, and
-        how many of them are new to this site (neither carried nor rejected before)."""
+        how many of them are new to this site (neither carried nor rejected before).
+        ``origin``: the listing or sitemap they are on."""
         fresh = [url for url in urls if url not in self._seen]
         self._seen.update(fresh)
         known = await self._known(fresh)
@@ -161,14 +239,18 @@ class NewsSiteSpider(Spider):
             new += 1
             if url in known.stored:
                 follow.append(CarriedLink(self.site.name, url, known.stored[url], _now()))
-            elif request := self._request(url, ARTICLE, 0, fw_entry=(entries or {}).get(url)):
+            elif request := self._request(
+                url, ARTICLE, 0, fw_entry=(entries or {}).get(url), fw_from=origin
+            ):
                 follow.append(request)
+            else:
+                self._taint(origin)  # the page budget is spent: links left unfollowed
         return follow, new
 
     async def _known(self, urls: list[str]) -> KnownLinks:
         if self.refresh or self.store is None or not urls:
             return KnownLinks()
-        return await self.store.known(urls)
+        return await self.store.known(self.site.name, urls)
 
     def _next_listing(self, response: Response, links: ListingLinks, new: int) -> list[Request]:
         nexts = [url for url in links.next_pages if url not in self._seen]
@@ -181,15 +263,25 @@ class NewsSiteSpider(Spider):
             return self._end_pagination("no_new_articles", response.url)
         if depth >= self.site.max_depth:
             return self._end_pagination("max_depth", response.url)
-        self._seen.update(nexts)
-        return [r for url in nexts if (r := self._request(url, LISTING, depth + 1))]
+        return self._pages_from(nexts, LISTING, depth + 1, response.meta["fw_url"])
 
-    def _child_sitemaps(self, urls: Sequence[str], depth: int) -> list[Request]:
+    def _child_sitemaps(self, urls: Sequence[str], depth: int, origin: str) -> list[Request]:
         fresh = [url for url in urls if url not in self._seen]
         if fresh and depth >= self.site.max_depth:
             return self._end_pagination("max_depth", fresh[0])
-        self._seen.update(fresh)
-        return [r for url in fresh if (r := self._request(url, SITEMAP, depth + 1))]
+        return self._pages_from(fresh, SITEMAP, depth + 1, origin)
+
+    def _pages_from(self, urls: Sequence[str], kind: str, depth: int, origin: str) -> list[Request]:
+        """Requests for further listing pages or child sitemaps that ``origin`` leads to."""
+        self._seen.update(urls)
+        requests = []
+        for url in urls:
+            self._origin.setdefault(url, origin)
+            if request := self._request(url, kind, depth, fw_from=origin):
+                requests.append(request)
+            else:
+                self._taint(origin)
+        return requests
 
     def _end_pagination(self, why: str, url: str) -> list[Request]:
         self._count(PAGINATION_END + why)
@@ -207,13 +299,15 @@ class NewsSiteSpider(Spider):
             SITEMAP: self.parse_sitemap,
             ARTICLE: self.parse_article,
         }
+        conditional = self._conditional(url) if kind != ARTICLE else {"headers": {}, "meta": {}}
         return Request(
             url,
             callback=callbacks[kind],
             errback=self.on_error,
+            headers=conditional["headers"],
             dont_filter=True,  # this spider dedupes by canonical URL; redirect loops must fail
             priority=0 if kind == ARTICLE else 10,
-            meta={"fw_kind": kind, "fw_depth": depth, "fw_url": url, **meta},
+            meta={"fw_kind": kind, "fw_depth": depth, "fw_url": url, **conditional["meta"], **meta},
         )
 
     # --- stats -------------------------------------------------------------------------------

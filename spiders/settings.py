@@ -53,6 +53,12 @@ def download_settings(settings: Settings) -> dict[str, Any]:
     }
 
 
+def process_settings(settings: Settings, log_level: str = "WARNING") -> dict[str, Any]:
+    """The crawl process's own settings (reactor, logging); each site's crawler has its own
+    (:func:`crawl_settings`)."""
+    return {**download_settings(settings), "LOG_LEVEL": log_level}
+
+
 def crawl_settings(
     settings: Settings,
     site: SiteSettings,
@@ -63,7 +69,8 @@ def crawl_settings(
     time_limit_s: float,
     log_level: str = "WARNING",
 ) -> dict[str, Any]:
-    """Everything one site crawl needs; components read their part in ``from_crawler``."""
+    """Everything one site's crawler needs; components read their part in ``from_crawler``.
+    Politeness is per crawler, so per site: its own concurrency, AutoThrottle and robots.txt."""
     return {
         **download_settings(settings),
         "ITEM_PIPELINES": {"spiders.pipelines.IngestPipeline": 300},

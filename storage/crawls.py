@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storage import repo
-from storage.models import CrawlRun, Source
+from storage.models import CrawlRun, CrawlValidator, Source
 
 RUNNING = "running"
 FINISHED = "finished"
@@ -49,6 +49,46 @@ def remember_rejected(
     """A crawled page that can never be an article (no body, not HTML) joins the remembered
     off-story entries, so neither crawls nor feeds fetch it again."""
     repo.remember_seen(session, canonical_url, source_id, None, reason.replace("_", " "), now)
+
+
+# --- listing and sitemap validators ---------------------------------------------------------
+
+Validators = tuple[str | None, str | None]  # (ETag, Last-Modified)
+
+
+def page_validators(session: Session, source_id: int) -> dict[str, Validators]:
+    """The site's listing and sitemap URLs with the validators they were last seen with."""
+    rows = session.execute(
+        select(CrawlValidator.url, CrawlValidator.etag, CrawlValidator.last_modified).where(
+            CrawlValidator.source_id == source_id
+        )
+    )
+    return {url: (etag, modified) for url, etag, modified in rows}
+
+
+def save_page_validators(
+    session: Session,
+    source_id: int,
+    validators: Mapping[str, Validators],
+    forget: Iterable[str],
+    now: datetime,
+) -> None:
+    """Remember ``validators`` (replacing older ones of the same URLs) and forget those of
+    ``forget``: pages whose links were not all followed, to be read whole next time."""
+    urls = sorted(set(validators) | set(forget))
+    for start in range(0, len(urls), 500):
+        chunk = urls[start : start + 500]
+        session.execute(
+            delete(CrawlValidator).where(
+                CrawlValidator.source_id == source_id, CrawlValidator.url.in_(chunk)
+            )
+        )
+    session.add_all(
+        CrawlValidator(source_id=source_id, url=url, etag=etag, last_modified=modified,
+                       updated_at=now)
+        for url, (etag, modified) in sorted(validators.items())
+        if etag or modified
+    )  # fmt: skip
 
 
 # --- crawl runs ----------------------------------------------------------------------------

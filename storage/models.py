@@ -275,6 +275,22 @@ class CrawlRun(Base):
     pid: Mapped[int | None] = mapped_column()
 
 
+class CrawlValidator(Base):
+    """A listing page's or sitemap's ETag / Last-Modified from the last crawl that followed
+    all its links, sent back as If-None-Match / If-Modified-Since: an unchanged page
+    answers 304 and costs neither the download nor a look at its links."""
+
+    __tablename__ = "crawl_validators"
+
+    source_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    url: Mapped[str] = mapped_column(Text, primary_key=True)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ArticleFrame(Base):
     """A frame an article uses for a story, in one voice, with the sentence that shows it."""
 

@@ -17,9 +17,11 @@ from ingest.pipeline.relevance import match_article
 from tests.support import synthweb
 
 ROOT = Path(__file__).resolve().parents[1]
+CRAWL_KEYS = {"crawl_pages_per_s", "crawl_vs_scrapy_stages", "many_sites"}  # crawl benchmark's
 KEYS = {
     "e2e_articles_per_s", "floor_articles_per_s", "e2e_vs_floor", "plain_articles_per_s",
     "e2e_vs_plain", "idle_cpu_ms_per_feed", "peak_rss_mb", "stages",
+    "stage_floor_articles_per_s", "e2e_vs_stage_floor", *CRAWL_KEYS,
 }  # fmt: skip
 FEEDS, ENTRIES = 3, 16
 
@@ -55,8 +57,9 @@ def test_quick_harness_writes_a_sane_report(tmp_path: Path) -> None:
     assert "framewatch / floor" in done.stdout
     report = json.loads(out.read_text())
     assert report.keys() >= KEYS
-    for key in KEYS - {"stages"}:
+    for key in KEYS - {"stages"} - CRAWL_KEYS:
         assert isinstance(report[key], int | float) and report[key] > 0, key
+    assert all(report[key] is None for key in CRAWL_KEYS)  # not run: --issue-benchmarks none
 
     main = report["sqlite"]
     assert not main["failed_feeds"] and not main["unpatched_stages"]
@@ -75,6 +78,14 @@ def test_quick_harness_writes_a_sane_report(tmp_path: Path) -> None:
     assert report["floor"]["pages"] == report["floor"]["pages_with_text"] == FEEDS * ENTRIES
     assert report["plain"]["stored"] == report["plain"]["pages"] == ENTRIES
     assert 0 < report["e2e_vs_floor"] < 5
+    # the stage floor: the same pages through every stage's library, the same ones stored
+    stage_floor = report["stage_floor"]
+    assert stage_floor["pages"] == FEEDS * ENTRIES
+    assert stage_floor["stored"] == report["web"]["on_story_pages"]
+    for stage in ("fetch", "parse", "extract", "language", "relevance", "dedup", "framing",
+                  "cluster", "store"):  # fmt: skip
+        assert stage_floor["stages"][stage] > 0, stage
+    assert report["e2e_vs_stage_floor"] < report["e2e_vs_floor"]  # a higher floor
     # the network-bound comparison: its own runs, on the slower web
     net = report["network_bound"]
     assert net["latency_ms"] == [20, 30]
@@ -88,3 +99,23 @@ def test_quick_harness_writes_a_sane_report(tmp_path: Path) -> None:
         pg = report["postgresql"]
         assert pg["stored"] == pg["articles"] == report["web"]["on_story_pages"]
         assert not pg["failed_feeds"]
+
+
+@pytest.mark.timeout(600)
+def test_the_crawl_benchmark_against_scrapy_and_feeds(tmp_path: Path) -> None:
+    """framewatch's crawl, bare Scrapy and Scrapy with the stages on the same pages; many
+    small sites crawled at once against polling their feeds, then crawled again."""
+    from bench.perf import crawl
+
+    result = crawl.run(24, 8, sites=4, site_pages=3)
+    framewatch, stages = result["framewatch"], result["scrapy_stages"]
+    assert framewatch["pages"] == stages["pages"] == result["bare_scrapy"]["pages"] == 24
+    assert framewatch["new_articles"] == stages["stored"] > 0
+    assert result["crawl_pages_per_s"] > 0 and result["crawl_vs_scrapy_stages"] > 0
+    many = result["many_sites"]
+    crawled, polled, again = many["crawl"], many["poll"], many["recrawl"]
+    assert crawled["finished"] == again["finished"] == 4
+    assert crawled["new_articles"] == polled["stored"] > 0 and not polled["failed_feeds"]
+    # unchanged: every listing answers 304, no article page is fetched again
+    assert (again["pages"], again["new_articles"]) == (4, 0)
+    assert many["crawl_vs_poll_time"] > 0

@@ -1,17 +1,25 @@
-"""Site-crawl throughput: framewatch's spider against Scrapy's bare fetch rate.
+"""Site-crawl throughput: framewatch's crawl against Scrapy, and many small sites at once.
 
-    python -m bench.perf.crawl [--pages 1000] [--concurrency 16] [--json PATH]
+    python -m bench.perf.crawl [--pages 1000] [--concurrency 16] [--sites 100] [--json PATH]
 
 About 1,000 article pages of the synthetic news web (``tests.support.synthweb``: about
 30 kB of HTML each, a 450-word body in one of five languages, mostly on the story, some
-near copies) are served on 127.0.0.1 with a sitemap listing them all. Two crawls run in
-the same run, each in its own process, both at the same concurrency with AutoThrottle off
+near copies) are served on 127.0.0.1 with a sitemap listing them all. Three crawls run in
+the same run, each in its own process, all at the same concurrency with AutoThrottle off
 and robots.txt obeyed:
 
 * **bare Scrapy**: a trivial sitemap spider whose callback does nothing (download only);
-* **framewatch**: the real path, ``ingest.sources.crawl.crawl_site`` — the news spider, known-link
-  lookups, extraction (JSON-LD + trafilatura), normalisation, relevance, exact dedup and
-  storage into a fresh SQLite file.
+* **Scrapy with the stages**: the same spider whose callback does every library stage of
+  the stage floor (``bench.perf.baselines.StageFloor``: extraction, language, relevance,
+  MinHash and LSH, framing, cluster terms, SQLite + FTS5), one process, one core;
+* **framewatch**: the real path, ``ingest.sources.crawl.crawl_sites`` — the news spider,
+  known-link lookups, the pipeline's pure part in its worker processes, dedup, clusters,
+  frames and storage into a fresh SQLite file.
+
+Then **many sites**: ``--sites`` small outlets (a listing page and ``--site-pages``
+articles each, and a feed of the same articles), crawled by framewatch in one crawl (as
+configured: AutoThrottle on) against polling their feeds (which fetches the same pages),
+each into a fresh SQLite file, served without delay; then crawled again, unchanged.
 
 Rates are pages per second between the spider opening and closing (process start-up is
 reported apart). Extraction alone on one core is shown too, since it is where the time
@@ -31,6 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.perf import many_sites
 from tests.support import synthweb
 
 
@@ -50,17 +59,23 @@ def generate_site(root: Path, pages: int, seed: int = 7) -> list[Path]:
 # --- the bare spider (its own process: python -m bench.perf.crawl --bare URL) -----------
 
 
-def run_bare(sitemap_url: str, concurrency: int, stats_path: Path) -> None:
+def run_bare(sitemap_url: str, concurrency: int, stats_path: Path, stages: bool = False) -> None:
+    """The bare sitemap spider; ``stages``: its callback does the stage floor's work."""
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
     from scrapy.http import Response
     from scrapy.spiders import SitemapSpider
 
+    from bench.perf.baselines import StageFloor
+
+    floor = StageFloor(str(stats_path.with_suffix(".db"))) if stages else None
+
     class BareSpider(SitemapSpider):
         name = "bare"
 
         def parse(self, response: Response) -> None:
-            return None  # download only
+            if floor is not None:
+                floor.process(response.url, response.body)
 
     process = CrawlerProcess(
         {
@@ -84,7 +99,12 @@ def run_bare(sitemap_url: str, concurrency: int, stats_path: Path) -> None:
         stats = crawler.stats.get_stats() if crawler.stats else {}
         pages = int(stats.get("response_received_count", 0))
         elapsed = time.monotonic() - timing["opened"]
-        stats_path.write_text(json.dumps({"responses": pages, "elapsed_s": elapsed}))
+        stored = floor.stored if floor is not None else 0
+        if floor is not None:
+            floor.db.commit()
+        stats_path.write_text(
+            json.dumps({"responses": pages, "elapsed_s": elapsed, "stored": stored})
+        )
 
     crawler.signals.connect(opened, signal=signals.spider_opened)
     crawler.signals.connect(closed, signal=signals.spider_closed)
@@ -92,17 +112,21 @@ def run_bare(sitemap_url: str, concurrency: int, stats_path: Path) -> None:
     process.start()
 
 
-def bare_rate(sitemap_url: str, concurrency: int, workdir: Path) -> dict[str, Any]:
-    stats_path = workdir / "bare.json"
+def bare_rate(
+    sitemap_url: str, concurrency: int, workdir: Path, stages: bool = False
+) -> dict[str, Any]:
+    stats_path = workdir / ("stages.json" if stages else "bare.json")
     started = time.monotonic()
     subprocess.run(
         [sys.executable, "-m", "bench.perf.crawl", "--bare", sitemap_url,
-         "--stats", str(stats_path), "--concurrency", str(concurrency)],
+         "--stats", str(stats_path), "--concurrency", str(concurrency),
+         *(["--stages"] if stages else [])],
         check=True,
     )  # fmt: skip
     data = json.loads(stats_path.read_text())
     pages = data["responses"] - 2  # robots.txt and the sitemap
-    return {"pages": pages, "seconds": data["elapsed_s"], "wall_s": time.monotonic() - started}
+    return {"pages": pages, "seconds": data["elapsed_s"], "wall_s": time.monotonic() - started,
+            "stored": data["stored"]}  # fmt: skip
 
 
 def framewatch_rate(base: str, pages: int, concurrency: int, workdir: Path) -> dict[str, Any]:
@@ -128,7 +152,9 @@ def framewatch_rate(base: str, pages: int, concurrency: int, workdir: Path) -> d
     )
     engine = make_engine(settings.database.url)
     migrate.upgrade(engine)
+    cpu0 = _children_cpu()
     [report] = crawl_sites(settings, make_session_factory(engine))
+    cpu = _children_cpu() - cpu0
     engine.dispose()
     if report.status != "finished":
         raise SystemExit(f"framewatch crawl {report.status}: {report.stop_reason}")
@@ -138,7 +164,15 @@ def framewatch_rate(base: str, pages: int, concurrency: int, workdir: Path) -> d
         "wall_s": report.duration_ms / 1000,
         "new_articles": report.new_articles,
         "errors": report.errors,
+        "cpu_s": round(cpu, 3),  # the crawl process and its workers
     }
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def extraction_rate(files: list[Path], limit: int = 300) -> float:
@@ -152,26 +186,33 @@ def extraction_rate(files: list[Path], limit: int = 300) -> float:
     return len(sample) / (time.perf_counter() - started)
 
 
-def run(pages: int, concurrency: int) -> dict[str, Any]:
+def run(pages: int, concurrency: int, sites: int = 100, site_pages: int = 5) -> dict[str, Any]:
     from ingest.demo.webfixture import FixtureServer
 
     with tempfile.TemporaryDirectory(prefix="framewatch-bench-") as tmp:
         work = Path(tmp)
         files = generate_site(work / "site", pages)
         with FixtureServer(work / "site") as server:
-            bare = bare_rate(f"{server.base_url}/sitemap.xml", concurrency, work)
+            sitemap = f"{server.base_url}/sitemap.xml"
+            bare = bare_rate(sitemap, concurrency, work)
+            stages = bare_rate(sitemap, concurrency, work, stages=True)
             framewatch = framewatch_rate(server.base_url, pages, concurrency, work)
         extract = extraction_rate(files)
-    for result in (bare, framewatch):
+        many = many_sites.run(work, sites, site_pages) if sites else None
+    for result in (bare, stages, framewatch):
         result["pages_per_s"] = result["pages"] / result["seconds"]
     return {
         "pages": pages,
         "concurrency": concurrency,
         "cpu_cores": os.cpu_count(),
         "bare_scrapy": bare,
+        "scrapy_stages": stages,
         "framewatch": framewatch,
         "extraction_only_pages_per_s": extract,
         "ratio": framewatch["pages_per_s"] / bare["pages_per_s"],
+        "crawl_pages_per_s": round(framewatch["pages_per_s"], 2),
+        "crawl_vs_scrapy_stages": round(framewatch["pages_per_s"] / stages["pages_per_s"], 3),
+        "many_sites": many,
     }
 
 
@@ -186,24 +227,34 @@ def print_table(result: dict[str, Any]) -> None:
         r = result[key]
         print(f"{label:34}{r['pages']:>7}{r['seconds']:>10.2f}{r['pages_per_s']:>10.1f}"
               f"{r['wall_s']:>9.1f}")  # fmt: skip
+    r = result["scrapy_stages"]
+    print(f"{'Scrapy with the stages':34}{r['pages']:>7}{r['seconds']:>10.2f}"
+          f"{r['pages_per_s']:>10.1f}{r['wall_s']:>9.1f}")  # fmt: skip
     print(f"{'ratio framewatch / bare':34}{'':27}{result['ratio']:>10.3f}")
+    print(f"{'ratio framewatch / Scrapy + stages':34}{'':27}"
+          f"{result['crawl_vs_scrapy_stages']:>10.3f}")  # fmt: skip
     print(f"{'extraction alone, one core':34}{'':17}{result['extraction_only_pages_per_s']:>10.1f}")
     print(f"framewatch stored {result['framewatch']['new_articles']} new articles; "
           f"problems: {result['framewatch']['errors'] or 'none'}")  # fmt: skip
+    if many := result.get("many_sites"):
+        print(many_sites.describe(many))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--sites", type=int, default=100, help="many-sites crawl (0: skip)")
+    parser.add_argument("--site-pages", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--bare", help=argparse.SUPPRESS)  # internal: the bare spider process
     parser.add_argument("--stats", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--stages", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
-        run_bare(args.bare, args.concurrency, args.stats)
+        run_bare(args.bare, args.concurrency, args.stats, args.stages)
         return
-    result = run(args.pages, args.concurrency)
+    result = run(args.pages, args.concurrency, args.sites, args.site_pages)
     print_table(result)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")

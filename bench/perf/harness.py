@@ -78,6 +78,10 @@ def run(plan: Plan, say: Any = print) -> dict[str, Any]:
                     report["postgresql"] = _framewatch(plan, web, base_url, url, say)
             say("floor: feedparser + trafilatura on the same bytes ...")
             report["floor"] = _timed(baselines.run_floor, str(web.root), base_url, web.feeds)
+            say("stage floor: every stage's library on the same pages ...")
+            report["stage_floor"] = _timed(
+                baselines.run_stage_floor, base_url, web.feeds, str(work / "stage-floor.db")
+            )
             plain_feeds = web.feeds[: plan.plain_feeds]
             say(f"plain sequential script over {len(plain_feeds)} feeds ...")
             report["plain"] = _timed(
@@ -147,7 +151,7 @@ def _issue_benchmarks(size: str, say: Any) -> dict[str, Any]:
         ("dedup", _dedup, (2_000 if quick else 20_000,)),
         ("framing", framing.run, (100, 600, 3.0) if quick else (300, 600, 10.0)),
         ("search", _search, ([5_000] if quick else [100_000], 3 if quick else 15)),
-        ("crawl", crawl.run, (200 if quick else 1_000, 16)),
+        ("crawl", crawl.run, (200 if quick else 1_000, 16, 100, 5)),
     ]
     for name, fn, args in jobs:
         say(f"per-issue benchmark: {name} {args} ...")
@@ -175,6 +179,9 @@ def _search(sizes: list[int], repeats: int) -> dict[str, Any]:
 # --- headline figures and targets --------------------------------------------------------
 
 FLOOR_TARGET = 0.70
+STAGE_FLOOR_TARGET = 0.80
+SCRAPY_STAGES_TARGET = 0.80
+MANY_SITES_TARGET = 3.0  # crawl time within this many times the feeds' poll time
 PLAIN_TARGET = 5.0
 IDLE_TARGET_MS = 5.0
 
@@ -210,6 +217,8 @@ def headline(report: dict[str, Any]) -> dict[str, Any]:
         else None,
         "stages": main["stages"],
         "stages_total_s": main["cpu_s"],
+        **_stage_floor(e2e_rate, report.get("stage_floor")),
+        **_crawl_figures(report.get("issue_benchmarks", {}).get("crawl")),
     }
     if "network_bound_runs" in report:
         net = report["network_bound_runs"]
@@ -233,8 +242,52 @@ def headline(report: dict[str, Any]) -> dict[str, Any]:
             round(pg["db_bytes"] / 1e6 / pg["articles"] * 1000, 2) if pg["articles"] else None
         )
     compared = report.get("network_bound_runs", {}).get("framewatch", main)  # the 5x run
-    result["targets"] = _targets(result, main, floor, compared)
+    result["targets"] = _targets(result, main, floor, compared) | _new_targets(result)
     return result
+
+
+def _stage_floor(e2e_rate: float, floor: dict[str, Any] | None) -> dict[str, Any]:
+    """The stage floor (every required stage's library on the same pages), per core."""
+    if not floor:
+        return {"stage_floor_articles_per_s": None, "e2e_vs_stage_floor": None}
+    rate = floor["pages"] / floor["cpu_s"]
+    return {
+        "stage_floor_articles_per_s": round(rate, 2),
+        "stage_floor_without_fetch_articles_per_s": round(
+            floor["pages"] / floor["cpu_s_without_fetch"], 2
+        ),
+        "stage_floor_stages": floor["stages"],
+        "e2e_vs_stage_floor": round(e2e_rate / rate, 3),
+    }
+
+
+def _crawl_figures(crawl: dict[str, Any] | None) -> dict[str, Any]:
+    """The crawl benchmark's headline figures (None when it was not run)."""
+    if not crawl or "error" in crawl:
+        return {"crawl_pages_per_s": None, "crawl_vs_scrapy_stages": None, "many_sites": None}
+    return {
+        "crawl_pages_per_s": crawl["crawl_pages_per_s"],
+        "crawl_vs_scrapy_stages": crawl["crawl_vs_scrapy_stages"],
+        "many_sites": crawl["many_sites"],
+    }
+
+
+def _new_targets(result: dict[str, Any]) -> dict[str, Any]:
+    """The stage floor and crawl targets, when measured."""
+    targets: dict[str, Any] = {}
+    for key, goal in (("e2e_vs_stage_floor", STAGE_FLOOR_TARGET),
+                      ("crawl_vs_scrapy_stages", SCRAPY_STAGES_TARGET)):  # fmt: skip
+        if result.get(key) is not None:
+            targets[key] = {"target": f">= {goal}", "value": result[key],
+                            "met": result[key] >= goal}  # fmt: skip
+    if result.get("many_sites"):
+        times = result["many_sites"]["crawl_vs_poll_time"]
+        targets["many_sites_crawl_vs_poll"] = {
+            "target": f"<= {MANY_SITES_TARGET}",
+            "value": times,
+            "met": times <= MANY_SITES_TARGET,
+        }
+    return targets
 
 
 def _targets(

@@ -55,9 +55,25 @@ def _rates(report: dict[str, Any]) -> list[str]:
         _row("floor: feedparser + trafilatura (per core)",
              f"{report['floor_articles_per_s']:.1f}/s", f"load {floor['load_average'][0]}"),
         _row("framewatch / floor", f"{report['e2e_vs_floor']:.2f}", "target >= 0.70"),
+        *_stage_floor(report),
         _row("plain sequential script (wall)", f"{report['plain_articles_per_s']:.1f}/s",
              f"{plain['pages']} pages; per core {report['plain_cpu_articles_per_s']:.1f}/s, "
              f"load {plain['load_average'][0]}"),
+    ]  # fmt: skip
+
+
+def _stage_floor(report: dict[str, Any]) -> list[str]:
+    """The stage floor: every required stage's library on the same pages, one loop."""
+    if report.get("stage_floor_articles_per_s") is None:
+        return []
+    stages = report["stage_floor_stages"]
+    top = ", ".join(f"{k} {v:.2f}" for k, v in sorted(stages.items(), key=lambda kv: -kv[1])[:4])
+    return [
+        _row("stage floor: every stage's library (per core)",
+             f"{report['stage_floor_articles_per_s']:.1f}/s",
+             f"{report['stage_floor_without_fetch_articles_per_s']:.1f}/s without the GET; "
+             f"CPU s: {top}"),
+        _row("framewatch / stage floor", f"{report['e2e_vs_stage_floor']:.2f}", "target >= 0.80"),
     ]  # fmt: skip
 
 
@@ -145,9 +161,15 @@ def _issue_lines(issue: dict[str, Any]) -> list[str]:
                              f"(load {value['load_average']:.1f})")  # fmt: skip
     if c and "error" not in c:
         lines.append(f"    crawl: {c['pages']} pages, bare Scrapy "
-                     f"{c['bare_scrapy']['pages_per_s']:.0f}/s, framewatch "
-                     f"{c['framewatch']['pages_per_s']:.1f}/s (ratio {c['ratio']:.3f}), "
+                     f"{c['bare_scrapy']['pages_per_s']:.0f}/s, Scrapy with the stages "
+                     f"{c['scrapy_stages']['pages_per_s']:.1f}/s, framewatch "
+                     f"{c['framewatch']['pages_per_s']:.1f}/s (vs bare {c['ratio']:.3f}, vs "
+                     f"stages {c['crawl_vs_scrapy_stages']:.3f}), "
                      f"load {c['load_average'][0]}")  # fmt: skip
+        if c.get("many_sites"):
+            from bench.perf.many_sites import describe
+
+            lines.append(f"    {describe(c['many_sites'])}")
     for name, value in issue.items():
         if isinstance(value, dict) and "error" in value:
             lines.append(f"    {name}: FAILED — {value['error'].splitlines()[0][:200]}")

@@ -1,4 +1,4 @@
-"""`crawl`: site crawls, each in its own process, with every run recorded."""
+"""`crawl`: site crawls, all at once in one crawl process, with every site's run recorded."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 def crawl(
     ctx: click.Context, name: str | None, refresh: bool, time_limit_s: float | None, fmt: str
 ) -> None:
-    """Crawl one configured site (NAME) or all of them, each in its own process."""
+    """Crawl one configured site (NAME) or all of them, at once in one crawl process."""
     from ingest.sources.crawl import crawl_sites
 
     settings = settings_of(ctx)

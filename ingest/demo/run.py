@@ -52,7 +52,7 @@ def run_demo(out: Path, console: Console) -> PollReport:
         with Fetcher(f.user_agent, f.timeout_s, f.max_bytes, f.allow_private_addresses) as fetcher:
             report = poll_feeds(settings, factory, fetcher)
         sites = f"{len(settings.sites)} site{'' if len(settings.sites) == 1 else 's'}"
-        console.print(f"crawling {sites}, each in its own process", markup=False)
+        console.print(f"crawling {sites} at once in one crawl process", markup=False)
         crawled = crawl_sites(settings, factory)
     _print_summary(console, report, factory)
     _print_crawls(console, crawled)

@@ -67,6 +67,23 @@ class Preparer:
             return []
         return [_result(future) for future in futures]
 
+    def submit(
+        self, item: RawItem, stories: Sequence[StorySettings], codebook_dir: Path | None
+    ) -> Future[Prepared] | None:
+        """One page for a worker (a crawl hands pages over one at a time); None when the
+        caller prepares it itself: no page, no workers, or still within ``inline_pages``."""
+        with self._lock:
+            self._pages += item.html is not None
+            inline = self.workers < 2 or (self._pool is None and self._pages <= self.inline_pages)
+        if inline or item.html is None:
+            return None
+        try:
+            return self.start().submit(prepare_item, item, tuple(stories), codebook_dir)
+        except Exception:  # no processes here (or the pool broke): the caller prepares it
+            log.warning("cannot prepare items in worker processes", exc_info=True)
+            self._discard()
+            return None
+
     def start(self) -> ProcessPoolExecutor:
         """The worker pool, started if need be (``prepare`` starts it on demand)."""
         with self._lock:

@@ -1,11 +1,16 @@
-"""Site crawls, each in its own process: start it, enforce the time limit, record the run.
+"""Site crawls: all the sites of a run in one crawl process, each run recorded on its own.
 
 Twisted's reactor cannot be restarted and a crashing spider must not take a long-running
-service down, so every crawl is a child process (``python -m spiders.run --job FILE``).
-The parent records the run in ``crawl_runs`` before the child starts and again when it
+service down, so a crawl runs in a child process (``python -m spiders.run --job FILE``):
+one process, one Scrapy run, every site of the batch crawled concurrently by its own
+spider (politeness is per site: each spider has its own downloader, concurrency,
+AutoThrottle and robots.txt). The parent records each site's run in ``crawl_runs`` before
+the child starts and again when the site's spider closes (a site that is done is recorded
+at once, however long the others take) or, for sites still running, when the process
 ends, however it ends: ``finished``, ``failed`` (crashed or exited non-zero) or ``killed``
-(still running at the time limit; it is asked to stop, then killed). The child reports
-its stats in a JSON file every few seconds, so even a killed crawl leaves figures.
+(still running at the time limit; the process is asked to stop, then killed). Each spider
+stops itself before the time limit; the child reports each site's stats in its own JSON
+file every few seconds, so even a killed crawl leaves figures.
 
 The scheduler service calls :func:`crawl_sites` / :func:`crawl_site` like the CLI does.
 """
@@ -43,15 +48,22 @@ WAIT_STEP_S = 0.2  # how often the parent checks the stop flag and the time limi
 
 
 @dataclass(frozen=True)
-class CrawlJob:
-    """What a crawl process needs; written as JSON for ``python -m spiders.run --job``."""
+class SiteJob:
+    """One site of a crawl process: its name, its source row and its stats file."""
 
     site: str
     source_id: int
-    settings: dict[str, Any]  # Settings.model_dump(mode="json"), validated again by the child
     stats_path: str
+
+
+@dataclass(frozen=True)
+class CrawlJob:
+    """What a crawl process needs; written as JSON for ``python -m spiders.run --job``."""
+
+    sites: tuple[SiteJob, ...]
+    settings: dict[str, Any]  # Settings.model_dump(mode="json"), validated again by the child
     refresh: bool = False
-    soft_limit_s: float = 1800.0  # the child stops itself gracefully after this
+    soft_limit_s: float = 1800.0  # each spider stops itself gracefully after this
     log_level: str = "WARNING"
     config_path: str | None = None  # Settings.source_path, which the dump leaves out
 
@@ -60,12 +72,14 @@ class CrawlJob:
 
     @classmethod
     def read(cls, path: Path) -> CrawlJob:
-        return cls(**json.loads(path.read_text(encoding="utf-8")))
+        data = json.loads(path.read_text(encoding="utf-8"))
+        sites = tuple(SiteJob(**site) for site in data.pop("sites"))
+        return cls(sites, **data)
 
 
 @dataclass(frozen=True)
 class ChildReport:
-    """The stats a crawl process wrote (see ``spiders.extensions.summarize_stats``)."""
+    """The stats a crawl process wrote for one site (``spiders.extensions.summarize_stats``)."""
 
     pages: int = 0
     items: int = 0
@@ -75,6 +89,7 @@ class ChildReport:
     errors: dict[str, int] = field(default_factory=dict)
     stop_reason: str | None = None
     elapsed_s: float = 0.0  # spider opened to closed (without the process start)
+    finish_reason: str | None = None  # set once the site's spider has closed
 
 
 @dataclass(frozen=True)
@@ -98,7 +113,7 @@ class CrawlReport:
 
 
 def soft_limit(time_limit_s: float) -> float:
-    """When the child should stop itself: before the parent's hard limit, with room to close."""
+    """When a spider should stop itself: before the parent's hard limit, with room to close."""
     return max(1.0, min(time_limit_s * 0.9, time_limit_s - KILL_GRACE_S))
 
 
@@ -112,33 +127,21 @@ def crawl_sites(
     on_done: Callable[[CrawlReport], None] | None = None,
     stop: threading.Event | None = None,
 ) -> list[CrawlReport]:
-    """Crawl the configured sites (or those named), one process after another, then end
-    the batch (:func:`finish_crawls`).
+    """Crawl the configured sites (or those named), all at once in one crawl process, then
+    end the batch (:func:`finish_crawls`). ``on_done`` hears of each site as it ends.
 
-    Setting ``stop`` (the service's shutdown flag) stops the running crawl process and
-    starts no further one.
+    Setting ``stop`` (the service's shutdown flag) stops the crawl process; already set,
+    nothing is crawled.
     """
     from ingest.sources.poll import sync_config_sources
 
     sites = [settings.site(name) for name in names] if names else list(settings.sites)
-    source_ids = sync_config_sources(settings, factory, datetime.now(UTC))
-    reports = []
-    for site in sites:
-        if stop is not None and stop.is_set():
-            break
-        report = crawl_site(
-            settings,
-            factory,
-            site.name,
-            source_ids[site.name],
-            refresh=refresh,
-            time_limit_s=time_limit_s,
-            log_level=log_level,
-            stop=stop,
-        )
-        reports.append(report)
-        if on_done:
-            on_done(report)
+    reports: list[CrawlReport] = []
+    if sites and not (stop is not None and stop.is_set()):
+        source_ids = sync_config_sources(settings, factory, datetime.now(UTC))
+        options = _Options(refresh, time_limit_s or settings.crawl.time_limit_s, log_level)
+        batch = [(site.name, source_ids[site.name]) for site in sites]
+        reports = crawl_batch(settings, factory, batch, options, on_done=on_done, stop=stop)
     finish_crawls(settings, factory, reports)
     return reports
 
@@ -146,9 +149,9 @@ def crawl_sites(
 def finish_crawls(
     settings: Settings, factory: sessionmaker[Session], reports: Sequence[CrawlReport]
 ) -> int:
-    """Each crawl process ends its own batch (``spiders.store.CrawlStore.finish``); a child
-    that failed or was killed at its time limit may not have, so its flags are refreshed
-    here. New flags."""
+    """The crawl process ends its own batch (``spiders.store.CrawlStore.finish``); one that
+    failed or was killed at its time limit may not have, so its flags are refreshed here.
+    New flags."""
     pipeline = Pipeline.from_settings(settings, factory)
     new_flags = pipeline.finish(datetime.now(UTC), refresh=any(r.failed for r in reports))
     if new_flags:
@@ -173,32 +176,96 @@ def crawl_site(
     ``command`` replaces the child's command line (tests use it to simulate a crash).
     """
     settings.site(site)  # unknown names fail before any work
-    limit = time_limit_s or settings.crawl.time_limit_s
+    options = _Options(refresh, time_limit_s or settings.crawl.time_limit_s, log_level)
+    [report] = crawl_batch(settings, factory, [(site, source_id)], options, command, stop=stop)
+    return report
+
+
+@dataclass(frozen=True)
+class _Options:
+    refresh: bool
+    limit_s: float
+    log_level: str
+
+
+def crawl_batch(
+    settings: Settings,
+    factory: sessionmaker[Session],
+    sites: Sequence[tuple[str, int]],
+    options: _Options,
+    command: Sequence[str] | None = None,
+    *,
+    on_done: Callable[[CrawlReport], None] | None = None,
+    stop: threading.Event | None = None,
+) -> list[CrawlReport]:
+    """``sites`` (name, source id) crawled by one child process; a report per site, in order."""
     clock = time.monotonic()
-    run_id = _start_run(factory, source_id, limit)
+    run_ids = [_start_run(factory, source_id, options.limit_s) for _name, source_id in sites]
     with tempfile.TemporaryDirectory(prefix="framewatch-crawl-") as tmp:
         work = Path(tmp)
-        job = CrawlJob(
-            site, source_id, settings.model_dump(mode="json"), str(work / "stats.json"),
-            refresh, soft_limit(limit), log_level, settings.source_path,
-        )  # fmt: skip
-        job.write(work / "job.json")
+        jobs = tuple(
+            SiteJob(name, source_id, str(work / f"stats-{n}.json"))
+            for n, (name, source_id) in enumerate(sites)
+        )
+        CrawlJob(
+            jobs, settings.model_dump(mode="json"), options.refresh,
+            soft_limit(options.limit_s), options.log_level, settings.source_path,
+        ).write(work / "job.json")  # fmt: skip
         argv = list(
             command or [sys.executable, "-m", "spiders.run", "--job", str(work / "job.json")]
         )
+        runs = _Runs(factory, list(zip(jobs, run_ids, strict=True)), clock, on_done)
         try:
-            on_start = functools.partial(_note_pid, factory, run_id)
-            status, note = _run_child(argv, work / "crawl.log", limit, on_start, stop)
-        except BaseException:  # interrupted: the run is closed, the child already stopped
-            _record(
-                factory, run_id, site, crawls.KILLED, "killed: interrupted", ChildReport(), clock
-            )
+            on_start = functools.partial(_note_pid, factory, run_ids)
+            outcome = _run_child(argv, work / "crawl.log", options.limit_s, on_start, stop,
+                                 runs.record_closed)  # fmt: skip
+        except BaseException:  # interrupted: the runs are closed, the child already stopped
+            runs.record_rest(crawls.KILLED, "killed: interrupted", "")
             raise
-        child, tail = _read_report(work / "stats.json"), _log_tail(work / "crawl.log", site)
-    status, reason = _judge(status, note, child, tail)
-    report = _record(factory, run_id, site, status, reason, child, clock)
-    log.info("crawl %s: %s", report.status, report.stop_reason, extra={"source": site})
-    return report
+        runs.record_closed()
+        runs.record_rest(*outcome, _log_tail(work / "crawl.log", ", ".join(j.site for j in jobs)))
+    return runs.in_order()
+
+
+class _Runs:
+    """The crawl runs of one crawl process: each recorded once, as soon as its site is done
+    (its spider closed) or when the process has ended."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        runs: list[tuple[SiteJob, int]],
+        clock: float,
+        on_done: Callable[[CrawlReport], None] | None,
+    ) -> None:
+        self.factory, self.runs, self.clock, self.on_done = factory, runs, clock, on_done
+        self.reports: dict[str, CrawlReport] = {}
+
+    def record_closed(self) -> None:
+        for job, run_id in self.runs:
+            if job.site not in self.reports:
+                child = _read_report(Path(job.stats_path))
+                if child.finish_reason is not None:
+                    self._close(job, run_id, crawls.FINISHED, None, child, "")
+
+    def record_rest(self, status: str, note: str | None, tail: str) -> None:
+        for job, run_id in self.runs:
+            if job.site not in self.reports:
+                self._close(job, run_id, status, note, _read_report(Path(job.stats_path)), tail)
+
+    def _close(
+        self, job: SiteJob, run_id: int, status: str, note: str | None, child: ChildReport,
+        tail: str,
+    ) -> None:  # fmt: skip
+        status, reason = _judge(status, note, child, tail)
+        report = _record(self.factory, run_id, job.site, status, reason, child, self.clock)
+        self.reports[job.site] = report
+        log.info("crawl %s: %s", report.status, report.stop_reason, extra={"source": job.site})
+        if self.on_done:
+            self.on_done(report)
+
+    def in_order(self) -> list[CrawlReport]:
+        return [self.reports[job.site] for job, _run_id in self.runs]
 
 
 def _start_run(factory: sessionmaker[Session], source_id: int, limit_s: float) -> int:
@@ -209,9 +276,10 @@ def _start_run(factory: sessionmaker[Session], source_id: int, limit_s: float) -
         return crawls.start_run(session, source_id, now)
 
 
-def _note_pid(factory: sessionmaker[Session], run_id: int, pid: int) -> None:
+def _note_pid(factory: sessionmaker[Session], run_ids: Sequence[int], pid: int) -> None:
     with unit_of_work(factory) as session:
-        crawls.set_pid(session, run_id, pid)
+        for run_id in run_ids:
+            crawls.set_pid(session, run_id, pid)
 
 
 def _run_child(
@@ -220,8 +288,10 @@ def _run_child(
     limit_s: float,
     on_start: Callable[[int], None],
     stop: threading.Event | None,
+    on_tick: Callable[[], None] = lambda: None,
 ) -> tuple[str, str | None]:
-    """Run the crawl process to its end, the time limit or ``stop``: (status, what happened)."""
+    """Run the crawl process to its end, the time limit or ``stop``: (status, what happened).
+    ``on_tick`` runs every ``WAIT_STEP_S`` meanwhile."""
     deadline = time.monotonic() + limit_s
     with log_path.open("wb") as log_file:
         proc = subprocess.Popen(
@@ -230,6 +300,7 @@ def _run_child(
         try:
             on_start(proc.pid)
             while (code := _wait(proc, deadline)) is None:
+                on_tick()
                 if stop is not None and stop.is_set():
                     _stop(proc)
                     return crawls.KILLED, "stopped: framewatch is shutting down"
@@ -278,6 +349,7 @@ def _read_report(path: Path) -> ChildReport:
             errors={str(k): int(v) for k, v in dict(data.get("errors", {})).items()},
             stop_reason=str(data["stop_reason"]),
             elapsed_s=float(data.get("elapsed_s", 0.0)),
+            finish_reason=data.get("finish_reason"),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return ChildReport()  # no report (yet): a crash before the first one
