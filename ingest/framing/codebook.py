@@ -67,8 +67,8 @@ import Stemmer
 
 from ingest.config.edit import toml_string
 from ingest.config.settings import StorySettings
+from ingest.framing.resources import RESOURCE_KEYS, LanguageResources
 from ingest.framing.sentences import fold_words
-from ingest.framing.voice import RESOURCE_KEYS, LanguageResources
 from ingest.model.errors import ConfigError
 from ingest.model.frames import VOICES
 

@@ -38,6 +38,7 @@ from functools import lru_cache
 import Stemmer
 
 from ingest.framing.codebook import Codebook, Cue, CueWord, parse_cue
+from ingest.framing.resources import DEFAULT_RESOURCES, LanguageResources
 from ingest.framing.sentences import (
     CueIndex,
     Match,
@@ -51,13 +52,12 @@ from ingest.framing.sentences import (
     tokenize,
 )
 from ingest.framing.voice import (
-    DEFAULT_RESOURCES,
-    LanguageResources,
+    Attribution,
     SpeechContext,
+    attributions,
     classify_voice,
-    headline_speaker_end,
+    headline_speaker,
     is_dash_speech,
-    reported_spans,
 )
 from ingest.model.frames import EVIDENCE_CHARS, VOICES, FrameHit, Voice
 
@@ -79,6 +79,7 @@ class FrameMention:
     sentence: str
     start: int  # offsets of ``matched`` in ``sentence``
     end: int
+    speaker: str = ""  # whose words or framing (quoted, distanced), as the text names it
 
 
 # ------------------------------------------------------------------------ the plan
@@ -114,7 +115,9 @@ class _Plan:
     """Everything compiled for one set of languages: one index over the frames' cues and
     negatives and the languages' speech and negation patterns, matched in one pass."""
 
-    def __init__(self, codebook: Codebook, languages: frozenset[str]) -> None:
+    def __init__(
+        self, codebook: Codebook, languages: frozenset[str], speech: frozenset[str]
+    ) -> None:
         stemmers = {lang.code: lang.stemmer for lang in codebook.languages if lang.stemmer}
         positive, negative = [], []
         for label, frame in enumerate(codebook.frames):
@@ -124,14 +127,17 @@ class _Plan:
                          if c.language in languages]  # fmt: skip
         self.names = codebook.frame_names()
         res = LanguageResources()
-        for code in sorted(languages):
+        for code in sorted(languages | speech):
             res = res.extended(DEFAULT_RESOURCES.get(code, LanguageResources()))
             if (lang := codebook.language(code)) is not None:
                 res = res.extended(lang.resources)
         groups = {
             "frames": positive, "negative": negative,
             "reporting": _resource_patterns(res.reporting),
+            "labelling": _resource_patterns(res.labelling),
             "sources": _resource_patterns(res.sources),
+            "framings": _resource_patterns(res.framings),
+            "reportive": _resource_patterns(res.reportive),
             "scare": _resource_patterns(res.scare_markers),
             "negators": _resource_patterns(res.negators),
         }  # fmt: skip
@@ -182,22 +188,47 @@ def _negated(plan: _Plan, para: Passage, negators: list[Match], cue: Match, hi: 
     return False
 
 
+@dataclass
+class _Carry:
+    """Who is speaking as the reading goes on: ``open`` is the speaker whose indirect
+    speech runs on into the next sentence of the paragraph (None: the narration), and
+    ``last`` the speaker named last in the article (for "he said", Konjunktiv I)."""
+
+    open: str | None = None
+    last: str = ""
+
+
+_SPEECH_KINDS = ("reporting", "labelling", "sources", "framings", "reportive")
+
+
 def _speech(
     para: Passage, sentence: tuple[int, int], found: dict[str, list[Match]],
-    quotes: tuple[Quote, ...], extra: list[tuple[int, int]],
+    quotes: tuple[Quote, ...], extra: list[Attribution], carry: _Carry,
 ) -> SpeechContext:  # fmt: skip
     in_scare = {k for _, first, end in found["scare"] for k in range(first, end)}
-
-    def spoken(matches: list[Match]) -> list[tuple[int, int]]:
-        spans = [para.span(first, end) for _, first, end in matches if first not in in_scare]
-        return [s for s in spans if not any(q.contains(*s) for q in quotes)]
-
-    verbs, sources = spoken(found["reporting"]), spoken(found["sources"])
-    reported = reported_spans(para.text, sentence, verbs, sources) + extra
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for kind in _SPEECH_KINDS:
+        found_spans = [para.span(f, e) for _, f, e in found[kind] if f not in in_scare]
+        spans[kind] = [s for s in found_spans if not any(q.contains(*s) for q in quotes)]
+    reported = attributions(para.text, sentence, spans)
+    for attribution in reported:
+        if attribution.speaker:
+            carry.last = attribution.speaker
+    reported = [a if a.speaker else Attribution(a.start, a.end, a.voice, carry.last)
+                for a in reported]  # fmt: skip
+    speaker = reported[0].speaker if reported else None
+    if spans["reportive"] or (not reported and carry.open is not None):
+        reported.append(Attribution(*sentence, "quoted", carry.open or carry.last))
+    _carry_on(carry, sentence, reported)
     scare_ends = tuple(para.span(first, end)[1] for _, first, end in found["scare"])
-    return SpeechContext(
-        para.text, sentence, quotes, tuple(reported), bool(verbs or sources), scare_ends
-    )
+    return SpeechContext(para.text, sentence, quotes, (*reported, *extra), speaker, scare_ends)
+
+
+def _carry_on(carry: _Carry, sentence: tuple[int, int], reported: list[Attribution]) -> None:
+    """Does this sentence's speech run on into the next one? It does when the sentence
+    ends in someone's indirect speech (or continues it)."""
+    ends_in_speech = [a for a in reported if a.voice == "quoted" and a.end >= sentence[1] - 1]
+    carry.open = ends_in_speech[-1].speaker if ends_in_speech else None
 
 
 def _cancelled(plan: _Plan, negatives: list[Match], cue: Match) -> bool:
@@ -210,14 +241,14 @@ def _cancelled(plan: _Plan, negatives: list[Match], cue: Match) -> bool:
 
 def _read_sentence(
     plan: _Plan, para: Passage, sentence: tuple[int, int], index: int,
-    quotes: tuple[Quote, ...], extra: list[tuple[int, int]],
+    quotes: tuple[Quote, ...], extra: list[Attribution], carry: _Carry,
 ) -> list[FrameMention]:  # fmt: skip
     lo = bisect.bisect_left(para.tokens.starts, sentence[0])
     hi = bisect.bisect_left(para.tokens.starts, sentence[1])
     found = plan.find(para, lo, hi)
+    context = _speech(para, sentence, found, quotes, extra, carry)
     if not found["frames"]:
         return []
-    context: SpeechContext | None = None
     mentions, seen = [], set()
     text = para.text[sentence[0] : sentence[1]]
     for match in found["frames"]:
@@ -227,33 +258,33 @@ def _read_sentence(
         seen.add((pattern.label, match[1]))
         if _negated(plan, para, found["negators"], match, hi):
             continue
-        context = context or _speech(para, sentence, found, quotes, extra)
         start, end = para.span(match[1], match[2])
-        voice = classify_voice(context, start, end)
+        voice, speaker = classify_voice(context, start, end)
         mentions.append(FrameMention(plan.names[pattern.label], voice, index, pattern.cue,
                                      para.text[start:end], text, start - sentence[0],
-                                     end - sentence[0]))  # fmt: skip
+                                     end - sentence[0], speaker))  # fmt: skip
     return mentions
 
 
 def _read_unit(
-    plan: _Plan, text: str, index: int, headline: bool
+    plan: _Plan, text: str, index: int, headline: bool, carry: _Carry
 ) -> tuple[list[FrameMention], int]:
     """The mentions in one paragraph (or the headline), sentences numbered from ``index``;
     and the paragraph's number of sentences."""
-    quotes = tuple(find_quotes(text))
+    quotes = tuple(find_quotes(text, cut=not headline))
     para = Passage.of(text)
     extra = []
     if headline:
-        speech_start = headline_speaker_end(text, plan.speaker_words, plan.rubrics)
-        if speech_start > 0:
-            extra.append((speech_start, len(text)))
+        speech = headline_speaker(text, plan.speaker_words, plan.rubrics)
+        extra += [speech] if speech is not None else []
     elif is_dash_speech(text):
-        extra.append((0, len(text)))
+        extra.append(Attribution(0, len(text), "quoted", ""))
     spans = [(0, len(text))] if headline else split_sentences(text, quotes)
     mentions = []
+    carry.open = None
     for n, sentence in enumerate(spans):
-        mentions += _read_sentence(plan, para, sentence, index + n, quotes, extra)
+        mentions += _read_sentence(plan, para, sentence, index + n, quotes, extra, carry)
+    carry.open = None
     return mentions, len(spans)
 
 
@@ -297,7 +328,7 @@ class FrameDetector:
     def __init__(self, codebook: Codebook) -> None:
         self.codebook = codebook
         self._languages = frozenset(c.language for f in codebook.frames for c in f.cues)
-        self._plans: dict[frozenset[str], _Plan] = {}
+        self._plans: dict[tuple[frozenset[str], frozenset[str]], _Plan] = {}
         self._lock = threading.Lock()
 
     def languages_for(self, language: str | None) -> frozenset[str]:
@@ -308,21 +339,25 @@ class FrameDetector:
 
     def _plan(self, language: str | None) -> _Plan:
         languages = self.languages_for(language)
+        code = (language or "").casefold().replace("_", "-").split("-")[0]
+        known = code in DEFAULT_RESOURCES or self.codebook.language(code) is not None
+        key = (languages, frozenset([code]) if known else frozenset())
         with self._lock:
-            if languages not in self._plans:
-                self._plans[languages] = _Plan(self.codebook, languages)
-            return self._plans[languages]
+            if key not in self._plans:
+                self._plans[key] = _Plan(self.codebook, *key)
+            return self._plans[key]
 
     def mentions(self, title: str, text: str, language: str | None) -> list[FrameMention]:
         """Every cue occurrence that counts (not negated), in reading order."""
         plan = self._plan(language)
+        carry = _Carry()
         mentions, _ = _read_unit(
-            plan, unicodedata.normalize("NFC", " ".join(title.split())), 0, True
+            plan, unicodedata.normalize("NFC", " ".join(title.split())), 0, True, carry
         )
         index = 1
         body = unicodedata.normalize("NFC", text)
         for start, end in paragraphs(body):
-            found, count = _read_unit(plan, body[start:end], index, False)
+            found, count = _read_unit(plan, body[start:end], index, False, carry)
             mentions += found
             index += count
         return mentions

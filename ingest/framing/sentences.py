@@ -98,8 +98,13 @@ def _closes(mark: str, before: str, after: str) -> bool:
     return not before.isspace()
 
 
-def find_quotes(text: str) -> list[Quote]:
-    """Every balanced quotation in ``text`` (one paragraph), sorted by start."""
+def find_quotes(text: str, cut: bool = False) -> list[Quote]:
+    """Every balanced quotation in ``text`` (one paragraph), sorted by start.
+
+    ``cut``: also the quotations with one mark missing — an opening mark that never
+    closes runs to the end of the paragraph (a cut quotation, or a paragraph of a
+    quotation that goes on in the next one), and a closing mark that never opened
+    (» ” " followed by a comma, a dash or the end) runs from the paragraph's start."""
     stack: list[tuple[str, int]] = []
     found: list[Quote] = []
     for match in _MARKS.finditer(text):
@@ -112,7 +117,20 @@ def find_quotes(text: str) -> list[Quote]:
             found.append(Quote(start, i + 1, words))
         elif mark in _CLOSERS and len(stack) < _MAX_DEPTH and _opens(mark, before, after):
             stack.append((mark, i))
+        elif cut and not stack and not found and _unopened(text, i, mark, before):
+            found.append(Quote(-1, i + 1, len(_WORD.findall(text, 0, i))))
+    if cut and stack:
+        start = stack[0][1]
+        found.append(Quote(start, len(text) + 1, len(_WORD.findall(text, start + 1))))
     return sorted(found, key=lambda q: (q.start, -q.end))
+
+
+def _unopened(text: str, i: int, mark: str, before: str) -> bool:
+    """A closing mark with no opening one: the quotation began before the paragraph."""
+    if mark not in '»”"' or before.isspace() or i < 20:
+        return False
+    rest = text[i + 1 : i + 4].lstrip(" ")
+    return not rest or rest[0] in ",—–-"
 
 
 def _inside_short_quote(position: int, quotes: Sequence[Quote]) -> bool:
