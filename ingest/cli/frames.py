@@ -62,17 +62,30 @@ def flags(
     with opened_store(settings) as factory, unit_of_work(factory) as session:
         rows = frames.list_flags(session, story, kinds, statuses, since_utc, limit)
         records = [frames.flag_record(f) for f in rows]
+        voices = frames.flag_voices(session, rows)
     if fmt != "table":
         write_records(records, fmt, sys.stdout)
         return
     table = Table(title="flags (newest on the timeline first)")
-    for column in ("id", "kind", "frame", "source", "first seen", "score", "status", "statistic"):
+    columns = (
+        "id",
+        "kind",
+        "frame",
+        "voice",
+        "source",
+        "first seen",
+        "score",
+        "status",
+        "statistic",
+    )
+    for column in columns:
         table.add_column(column, overflow="fold")
     for r in records:
         table.add_row(
             str(r["id"]),
             r["kind"],
             r["frame"] or r["phrase"] or "—",
+            voices.get(r["id"], "—"),
             r["source"] or "—",
             r["first_seen_at"][:10],
             f"{r['score']:.1f}",

@@ -61,7 +61,7 @@ from ingest.framing.voice import (
 )
 from ingest.model.frames import EVIDENCE_CHARS, VOICES, FrameHit, Voice
 
-ALGORITHM_VERSION = "1"
+ALGORITHM_VERSION = "2"
 _NEGATION_WINDOW = 3
 _FAMILIES = {"ru": ("ru", "be", "uk"), "be": ("ru", "be", "uk"), "uk": ("ru", "be", "uk")}
 _SENTENCE_BREAK = re.compile(r"[,;.!?()]")
@@ -80,6 +80,7 @@ class FrameMention:
     start: int  # offsets of ``matched`` in ``sentence``
     end: int
     speaker: str = ""  # whose words or framing (quoted, distanced), as the text names it
+    strong: bool = True  # matched a strong cue (see the codebook's ``weak`` cues)
 
 
 # ------------------------------------------------------------------------ the plan
@@ -126,6 +127,8 @@ class _Plan:
             negative += [_compile_cue(c, label, stemmers) for c in frame.negative
                          if c.language in languages]  # fmt: skip
         self.names = codebook.frame_names()
+        cues = [c for frame in codebook.frames for c in frame.cues if c.language in languages]
+        self.weak = frozenset(i for i, cue in enumerate(cues) if cue.strength == "weak")
         res = LanguageResources()
         for code in sorted(languages | speech):
             res = res.extended(DEFAULT_RESOURCES.get(code, LanguageResources()))
@@ -262,7 +265,8 @@ def _read_sentence(
         voice, speaker = classify_voice(context, start, end)
         mentions.append(FrameMention(plan.names[pattern.label], voice, index, pattern.cue,
                                      para.text[start:end], text, start - sentence[0],
-                                     end - sentence[0], speaker))  # fmt: skip
+                                     end - sentence[0], speaker,
+                                     match[0] not in plan.weak))  # fmt: skip
     return mentions
 
 
@@ -305,16 +309,21 @@ def _evidence(mention: FrameMention) -> str:
 
 def _best_hits(mentions: list[FrameMention], names: Sequence[str]) -> list[FrameHit]:
     groups: dict[tuple[int, int], list[FrameMention]] = {}
+    per_frame: Counter[str] = Counter()
     for mention in mentions:
         key = (names.index(mention.frame), VOICES.index(mention.voice))
         groups.setdefault(key, []).append(mention)
+        per_frame[mention.frame] += 1
     hits = []
     for key in sorted(groups):
         group = groups[key]
         counts = Counter(m.sentence_index for m in group)
         best = min(counts, key=lambda i: (-counts[i], i))
         mention = next(m for m in group if m.sentence_index == best)
-        hits.append(FrameHit(mention.frame, mention.voice, _evidence(mention), best, mention.cue))
+        strong = any(m.strong for m in group) or per_frame[mention.frame] >= 2
+        speaker = mention.speaker or next((m.speaker for m in group if m.speaker), "")
+        hits.append(FrameHit(mention.frame, mention.voice, _evidence(mention), best, mention.cue,
+                             "strong" if strong else "weak", speaker))  # fmt: skip
     return hits
 
 

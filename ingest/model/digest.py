@@ -48,6 +48,7 @@ class DigestFlag:
     title: str | None
     first_seen_at: datetime
     score: float
+    voice: str | None = None  # the frame's voice in the raising article, in plain words
 
 
 @dataclass(frozen=True)
