@@ -65,6 +65,8 @@ ALGORITHM_VERSION = "2"
 _NEGATION_WINDOW = 3
 _FAMILIES = {"ru": ("ru", "be", "uk"), "be": ("ru", "be", "uk"), "uk": ("ru", "be", "uk")}
 _SENTENCE_BREAK = re.compile(r"[,;.!?()]")
+_TIMESTAMP = re.compile(r"\d{1,2}[:.]\d{2}\s*[-–—]?\s*")
+_LEAD_CHARS = 60  # how far into a paragraph a "Speaker:" may end
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,7 @@ class _Carry:
 
     open: str | None = None
     last: str = ""
+    capitalised_nouns: bool = False  # the article's language capitalises nouns (German)
 
 
 _SPEECH_KINDS = ("reporting", "labelling", "sources", "framings", "reportive")
@@ -224,7 +227,8 @@ def _speech(
         reported.append(Attribution(*sentence, "quoted", carry.open or carry.last))
     _carry_on(carry, sentence, reported)
     scare_ends = tuple(para.span(first, end)[1] for _, first, end in found["scare"])
-    return SpeechContext(para.text, sentence, quotes, (*reported, *extra), speaker, scare_ends)
+    return SpeechContext(para.text, sentence, quotes, (*reported, *extra), speaker, scare_ends,
+                         carry.capitalised_nouns)  # fmt: skip
 
 
 def _carry_on(carry: _Carry, sentence: tuple[int, int], reported: list[Attribution]) -> None:
@@ -282,7 +286,14 @@ def _read_unit(
         speech = headline_speaker(text, plan.speaker_words, plan.rubrics)
         extra += [speech] if speech is not None else []
     elif is_dash_speech(text):
-        extra.append(Attribution(0, len(text), "quoted", ""))
+        extra.append(Attribution(0, len(text), "quoted", "", direct=True))
+    else:  # a live blog's "09:12 - Viasna: …" or a "Speaker: …" paragraph
+        stamp = _TIMESTAMP.match(text)
+        lead = stamp.end() if stamp else 0
+        speech = headline_speaker(text[lead : lead + _LEAD_CHARS], plan.speaker_words, plan.rubrics)
+        if speech is not None and speech.start > 0:
+            extra.append(Attribution(lead + speech.start, len(text), "quoted", speech.speaker,
+                                     direct=True))  # fmt: skip
     spans = [(0, len(text))] if headline else split_sentences(text, quotes)
     mentions = []
     carry.open = None
@@ -359,7 +370,7 @@ class FrameDetector:
     def mentions(self, title: str, text: str, language: str | None) -> list[FrameMention]:
         """Every cue occurrence that counts (not negated), in reading order."""
         plan = self._plan(language)
-        carry = _Carry()
+        carry = _Carry(capitalised_nouns=(language or "").casefold().startswith("de"))
         mentions, _ = _read_unit(
             plan, unicodedata.normalize("NFC", " ".join(title.split())), 0, True, carry
         )

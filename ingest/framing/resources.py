@@ -69,8 +69,10 @@ _EN = LanguageResources(
         reject note stress emphasise emphasize assert allege announce declare explain believe
         maintain admit confirm urge add write report complained complains told tweeted posted
         confirms describe describes described describing present presents presented
-        recounted recounts recount thanked thanks praised praises
-        """), "in a statement", "speaking on condition"),
+        recounted recounts recount thanked thanks praised praises repeated repeats
+        reiterated reiterates
+        """), "in a statement", "speaking on condition", "drew attention", "pointed out",
+        "made clear", "made it clear"),
     labelling=(
         "(call|calls|called|calling)", "(brand|brands|branded|branding)",
         "(label|labels|labelled|labeled|labelling|labeling)", "(dub|dubs|dubbed|dubbing)",
@@ -81,7 +83,7 @@ _EN = LanguageResources(
         "(frame|frames|framed|framing) ... as", "(regard|regards|regarded) ... as",
         "(view|views|viewed) ... as", "(recognise*|recognize*) ... as",
         "(characterise*|characterize*)", "(condemned|condemns|condemn) ... as",
-        "in the eyes of",
+        "in the eyes of", "(compare|compares|compared|comparing) ... (to|with)",
     ),
     sources=("according to", "in the words of", "in (his|her|their) words", "quoted by", "citing"),
     framings=(
@@ -117,19 +119,21 @@ _EN = LanguageResources(
 )  # fmt: skip
 
 _RU = LanguageResources(
-    reporting=_w("""
+    reporting=(*_w("""
         сказал* заявил* заявля* сообщил* сообща* отметил* отмеча* подчеркнул* подчеркива*
         полагает полагают утвержда* пояснил* добавил* рассказал* рассказыва* говор* обвинил*
         обвиня* настаива* заверил* заверя* напомнил* указал* констатировал* призвал* призыва*
         пишет пишут написал* передаёт цитиру* уточнил* объяснил* объясня* уверяет уверяют
         прокомментировал* ответил* подтвердил* отрицает отрицают отрицал* объявил* убеждён*
         напомина* предупредил* предупрежда* считает считают считал* уверен* убежден* настаива*
-        поблагодарил* благодарит похвалил* хвалит
-        """),
+        поблагодарил* благодарит похвалил* хвалит повторил* сообщается заявляется
+        подчеркивается утверждается отмечается говорится
+        """), "обратил* внимание", "дал* понять"),
     labelling=(
         *_w("назвал* называ* охарактеризовал* характеризу* окрестил* именует именуют изобража*"),
         "(представил*|представля*|преподнос*|подал*|пода*) ... как",
         "(видит|видят|видел*) в", "(счита*) (их|его|ее|это|эти|этих)", "(клеймит|заклеймил*)",
+        "сравнива* с", "(представлять|представля*|выставля*) себя",
     ),
     sources=("по (словам|мнению|данным|информации|оценкам|версии)", "как сообщ*", "согласно",
              "со ссылкой на", "как (заявил*|сказал*|пишет|отметил*|передает)"),
@@ -159,19 +163,21 @@ _RU = LanguageResources(
 )  # fmt: skip
 
 _BE = LanguageResources(
-    reporting=_w("""
+    reporting=(*_w("""
         сказаў сказала сказалі расказал* расказва* заявіў заявіла заявілі заяўля* паведамі*
         паведамля* адзначы*
         адзнача* падкрэслі* лічыць лічаць кажа кажуць казаў казала расказаў распавя*
         распавёў дадаў дадала сцвярджа* абвінава* заклікаў заклікала заклікалі заклікае піша
         пішуць напісаў тлумачы* растлумачы* патлумачы* нагадаў нагадала пацвердзі* адмаўля*
         перакананы нагадва* папярэдзі* папярэджва* запэўні* запэўнява* тлумачыць
-        падзякава* дзякуе пахваліў* хваліць
-        """),
+        падзякава* дзякуе пахваліў* хваліць паўтарыў* паведамляецца сцвярджаецца
+        адзначаецца падкрэсліваецца
+        """), "звярну* увагу", "дал* зразумець"),
     labelling=(
         *_w("назваў назвала назвалі называ* ахарактарызава* характарызу* імену*"),
         "(прадставі*|прадстаўля*|падносі*|падае|падаюць|падаў|падалі) ... як",
         "(бачыць|бачаць) у", "(лічыць|лічаць|лічыў) (іх|яго|яе|гэта|гэтых)",
+        "параўноўва* з", "(падаваць|падае|падаюць|выстаўля*) сябе",
     ),
     sources=("паводле", "па (словах|даных|дадзеных|інфармацыі|ацэнках)", "на думку",
              "як (паведамі*|заявіў*|піша|перадае)", "са спасылкай на"),
@@ -196,18 +202,19 @@ _BE = LanguageResources(
 )  # fmt: skip
 
 _UK = LanguageResources(
-    reporting=_w("""
+    reporting=(*_w("""
         сказав сказала сказали заявив заявила заявили заявля* повідоми* повідомля* зазначи*
         зазнача* наголоси* наголошу* вважає вважають каже кажуть розповів розповіла розповіли
         розповіда* додав додала стверджу* звинувачу* закликав закликала закликали закликає
         пише пишуть написав пояснив пояснила нагадав підкресли* підтверди* нагаду* попередив
         попередила попередили попереджа* запевни* запевня* переконаний подякува* дякує
         похвали*
-        """),
+        """), "зверну* увагу", "дав* зрозуміти", "дала зрозуміти"),
     labelling=(
         *_w("назвав назвала назвали назива* охарактеризува* характеризу* іменує іменують"),
         "(представи*|представля*|подає|подають|подав|подали|подаю*) ... як",
-        "(бачить|бачать) в", "(вважа*) (їх|його|її|це)",
+        "(бачить|бачать) в", "(вважа*) (їх|його|її|це)", "порівню* (з|із)",
+        "(подавати|подає|подають|виставля*) себе",
     ),
     sources=("за (словами|даними|інформацією|оцінками)", "на думку", "згідно з",
              "як (повідоми*|заявив*|пише|передає)", "з посиланням на"),
@@ -229,18 +236,21 @@ _UK = LanguageResources(
 )  # fmt: skip
 
 _PL = LanguageResources(
-    reporting=_w("""
+    reporting=(*_w("""
         powiedział* mówi mówią mówił* stwierdził* stwierdza twierdzi* oświadczył* oświadcza
         podkreślił* podkreśla* dodał* dodaje przekazał* poinformował* informuje uważa*
         zaznaczył* zaznacza wezwał* wzywa* ocenił* ocenia napisał* pisze piszą przyznał*
         zapewnił* zapewnia* przekonuje oskarż* zaprzecza* twierdz* ostrzegł* ostrzega*
         przypomniał* przypomina* relacjonuje relacjonował* opowiada* opowiedział*
-        podziękował* dziękuje pochwalił* chwali*
-        """),
+        podziękował* dziękuje pochwalił* chwali* wyjaśni* tłumaczy* tłumaczył* wskazał*
+        wskazuje zauważył* oznajmił* ogłosił* zapowiedział* poinformowano przekazano podkreśla
+        powtórzył* twierdzą
+        """), "zwróci* uwagę", "zwraca* uwagę", "wynika z", "dał* do zrozumienia"),
     labelling=(
         *_w("nazwał* nazywa* określił* określa* określają"),
         "(przedstawi*|przedstawia*|przedstawiaj*|ukazuj*|ukazał*|pokazuj*) ... jako",
         "(widzi|widzą) w", "(uważa*) (ich|go|ją|to) za", "(uznaje|uznają|uznał*) ... (za)",
+        "porówn* (do|z)", "(przedstawiać|przedstawia|kreuje|kreować) się",
     ),
     sources=("zdaniem", "według", "jak (podał*|poinformował*|przekazał*|podaje|pisze|twierdzi)",
              "cytowan*", "powołując się na"),
@@ -262,18 +272,19 @@ _PL = LanguageResources(
 )  # fmt: skip
 
 _LT = LanguageResources(
-    reporting=_w("""
+    reporting=(*_w("""
         sakė sako sakydamas sakydama pasakė pareiškė pareiškia teigė teigia tvirtino tvirtina
         pabrėžė pabrėžia pažymėjo pažymi nurodė nurodo pridūrė priduria pranešė praneša
         informavo patikino patikina rašo rašė parašė paaiškino aiškino aiškina kaltino kaltina
         neigė neigia perspėjo įspėjo ragino ragina priminė primena pasakojo pasakoja
         komentavo mano manė atsakė patvirtino akcentavo kalbėjo padėkojo dėkojo gyrė
+        pabrėžiama teigiama pranešama skelbiama nurodoma paragino pakartojo
         pagyrė įsitikinęs įsitikinusi
-        """),
+        """), "atkreip* dėmes*", "leido suprasti"),
     labelling=(
         *_w("vadina vadino pavadino vadinamas vadinami"),
         "(pateikia|pateikė|pristato|pristatė|vaizduoja|vaizdavo) ... kaip",
-        "(laiko|laikė) ... (kaip)", "(mato|matė) ... kaip",
+        "(mato|matė) ... kaip", "lygin* su", "(pristato|pristatyti|vaizduoja) save",
     ),
     sources=("pasak", "anot", "(jo|jos|jų) (teigimu|nuomone|žodžiais)", "duomenimis", "teigimu",
              "kaip (pranešė|teigė|rašo|skelbia|informavo)", "remiantis"),
@@ -294,21 +305,23 @@ _LT = LanguageResources(
 )  # fmt: skip
 
 _DE = LanguageResources(
-    reporting=_w("""
+    reporting=(*_w("""
         sagte sagt sagten sagen erklärte erklärt erklärten betonte betont betonten teilte teilt
         mitteilte mitteilten berichtete berichtet berichten schrieb schreibt warnte warnt
         behauptete behauptet behaupten warf wirft vorwarf kritisierte kritisiert forderte
         fordert versicherte versichert bekräftigte bestätigte bestätigt meinte meint räumte
         erinnerte unterstrich hieß heißt verkündete verkündet argumentierte argumentiert
         beklagte beklagt zitiert zitierte äußerte äußert sprach spricht erzählte erzählt
-        dankte dankt lobte lobt
-        """),
+        dankte dankt lobte lobt wiederholte wiederholt hieß
+        """), "wies ... hin", "machte deutlich", "macht deutlich"),
     labelling=(
         *_w("bezeichnet bezeichnete bezeichneten bezeichnen nennt nannte nannten nennen"),
         "(stellt|stellte|stellen|stellten) ... (als|dar)", "(gilt|gelten|galt|galten) ... als",
         "(sieht|sehen|sah|sahen) ... als", "(feiert|feierte|feiern) ... als",
         "(darstellt|darstellte|darstellen|dargestellt)", "(betrachtet|betrachten) ... als",
         "(brandmarkt|brandmarkte|brandmarken)", "(wertet|werten|wertete) ... als",
+        "(sieht|sehen|sah|sahen) in", "(inszeniert|inszenieren|inszenierte) sich",
+        "(vergleicht|vergleichen|verglich) ... mit",
     ),
     sources=("laut", "nach (angaben|ansicht|worten|einschätzung|darstellung)", "zufolge",
              "wie (er|sie|es) ... (sagte|mitteilte|erklärte|betonte)",
@@ -316,9 +329,10 @@ _DE = LanguageResources(
              "(seinen|ihren) worten"),
     framings=("(offiziellen|staatlichen) (darstellung|lesart|version|medien|propaganda)",
               "(staatsmedien|staatsfernsehen|propaganda) ... (bezeichne*|stell*|nenn*|feier*)",
-              "in der (offiziellen|staatlichen) (darstellung|lesart|version)", "aus sicht"),
+              "in der (offiziellen|staatlichen) (darstellung|lesart|version)", "aus sicht",
+              "(verspotten|verspottet|verspotteten|verhöhnen|verhöhnt)", "weist ... zurück"),
     reportive=_w("""
-        sei seien habe hätten werde würden könne müsse dürfe wolle gebe bestehe bleibe stehe
+        sei seien habe werde könne müsse dürfe wolle gebe bestehe bleibe stehe
         liege gehe komme wisse handele handle verfüge entscheide brauche diene
         """),
     scare_markers=("sogenannt*", "angeblich*", "vermeintlich*", "mutmaßlich*", "soll", "sollen",

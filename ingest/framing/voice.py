@@ -118,6 +118,8 @@ def _postposed(text: str, start: int, end: int, verb: tuple[int, int]) -> int:
         return mark if ok else -1
     if before.rstrip().endswith(tuple(_DASHES)):  # "…, — заявил он"
         return mark
+    if _appositive(before[:boundary]):  # "Natallia, a Viasna volunteer, said the …"
+        return -1
     parts = _CLAUSE.split(text[verb[1] : end], maxsplit=1)
     words = _WORD.findall(parts[0])
     if not words or len(words) > _POSTPOSED_TAIL_WORDS:
@@ -127,6 +129,21 @@ def _postposed(text: str, start: int, end: int, verb: tuple[int, int]) -> int:
     if len(parts) == 1 and len(words) <= 4:  # "…, сообщила пресс-служба президента."
         return mark
     return -1
+
+
+def _appositive(before: str) -> bool:
+    """Is ``before`` a name and an appositive ("Natallia, a Viasna volunteer") rather
+    than speech?"""
+    pieces = before.split(",")
+    if len(pieces) != 2:
+        return False
+    name, apposition = _WORD.findall(pieces[0]), _WORD.findall(pieces[1])
+    return (
+        0 < len(name) <= 3
+        and name[0][0].isupper()
+        and 0 < len(apposition) <= _SPEAKER_WORDS
+        and apposition[0][0].islower()
+    )
 
 
 def reported_spans(
@@ -163,6 +180,8 @@ class Attribution:
     speaker: str
     framing: bool = False  # a reported framing ("in the official telling"): a quotation
     # inside it is the outlet's scare quote, not the speaker's words
+    direct: bool = False  # direct speech (dash speech, a Speaker: headline): it holds
+    # whatever verbs stand inside it
 
 
 def _clean_speaker(words: list[str]) -> str:
@@ -190,19 +209,17 @@ def speaker_after(text: str, at: int, hi: int) -> str:
     return _clean_speaker(clause.split()[:_SPEAKER_WORDS])
 
 
-def _saying(text: str, sentence: tuple[int, int], verb: tuple[int, int]) -> Attribution:
+def _saying(text: str, sentence: tuple[int, int], verb: tuple[int, int]) -> list[Attribution]:
     start, end = sentence
     mark = _postposed(text, start, end, verb)
     if mark >= 0:
         name = speaker_before(text, mark + 1, verb[0]) or speaker_after(text, verb[1], end)
-        return Attribution(start, mark, "quoted", name)
+        found = [Attribution(start, mark, "quoted", name)]
+        colon = text.find(":", verb[1], end)  # "…, the minister stressed: Belarusians …"
+        return [*found, Attribution(colon, end, "quoted", name)] if colon >= 0 else found
     contrast = _CONTRAST.search(text, verb[1], end)
-    return Attribution(
-        verb[0],
-        contrast.start() if contrast else end,
-        "quoted",
-        speaker_before(text, start, verb[0]),
-    )
+    stop = contrast.start() if contrast else end
+    return [Attribution(verb[0], stop, "quoted", speaker_before(text, start, verb[0]))]
 
 
 def _labelling(text: str, sentence: tuple[int, int], verb: tuple[int, int]) -> Attribution:
@@ -252,7 +269,7 @@ def attributions(
         if _labels_as(text, verb, end):  # "described them as bandits"
             labels.append(verb)
         else:
-            result.append(_saying(text, sentence, verb))
+            result += _saying(text, sentence, verb)
     result += [_labelling(text, sentence, verb) for verb in labels]
     return result
 
@@ -286,12 +303,12 @@ def headline_speaker(
     """The speech of a ``Speaker: claim`` or ``claim — Speaker`` headline, or None."""
     colon = headline_speaker_end(title, speaker_words, rubrics)
     if colon > 0:
-        return Attribution(colon, len(title), "quoted", title[: colon - 1].strip())
+        return Attribution(colon, len(title), "quoted", title[: colon - 1].strip(), direct=True)
     dash = max(title.rfind(f" {d} ") for d in (*_DASHES, "-"))
     if dash > 0 and _words(title[:dash]) >= 2:
         suffix = title[dash + 3 :].strip()
         if _is_speaker(suffix, speaker_words, rubrics):
-            return Attribution(0, dash, "quoted", suffix)
+            return Attribution(0, dash, "quoted", suffix, direct=True)
     return None
 
 
@@ -305,6 +322,7 @@ class SpeechContext:
     reported: tuple[Attribution, ...]  # indirect speech, labelling, dash/headline speech
     speaker: str | None  # the sentence names a speaker ("" unnamed), or None: it does not
     scare_ends: tuple[int, ...]  # where scare markers end
+    capitalised_nouns: bool = False  # German: a capitalised quotation is no sign of a name
 
 
 def _after_scare_marker(ctx: SpeechContext, position: int) -> bool:
@@ -317,13 +335,16 @@ def _is_name(ctx: SpeechContext, quote: Quote) -> bool:
     """A capitalised short quotation is a name («Белавиа», „Вясна“), not a scare quote;
     one ending in punctuation is an utterance (“Hostages!”)."""
     inner = ctx.text[quote.start + 1 : quote.end - 1].rstrip()
+    if ctx.capitalised_nouns and quote.words == 1:
+        return False
     return inner[:1].isupper() and not inner.endswith((".", "!", "?", "…", ","))
 
 
 def _covering(ctx: SpeechContext, start: int) -> Attribution | None:
-    """The innermost attribution over ``start`` (the one that begins last)."""
+    """The attribution over ``start``: direct speech first, else the innermost one (the
+    one that begins last)."""
     inside = [a for a in ctx.reported if a.start <= start < a.end]
-    return max(inside, key=lambda a: a.start) if inside else None
+    return max(inside, key=lambda a: (a.direct, a.start)) if inside else None
 
 
 def _quote_voice(ctx: SpeechContext, start: int, end: int) -> tuple[Voice, str] | None:
