@@ -32,7 +32,7 @@ import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import Stemmer
@@ -207,23 +207,32 @@ class _Carry:
 _SPEECH_KINDS = ("reporting", "labelling", "sources", "framings", "reportive")
 
 
+def _speaks(found: dict[str, list[Match]]) -> bool:
+    return bool(found["reporting"] or found["labelling"] or found["sources"]
+                or found["framings"] or found["reportive"])  # fmt: skip
+
+
 def _speech(
     para: Passage, sentence: tuple[int, int], found: dict[str, list[Match]],
     quotes: tuple[Quote, ...], extra: list[Attribution], carry: _Carry,
 ) -> SpeechContext:  # fmt: skip
+    if carry.open is None and not _speaks(found):
+        scare_ends = tuple(para.span(first, end)[1] for _, first, end in found["scare"])
+        return SpeechContext(para.text, sentence, quotes, tuple(extra), None, scare_ends,
+                             carry.capitalised_nouns)  # fmt: skip  (most sentences)
     in_scare = {k for _, first, end in found["scare"] for k in range(first, end)}
     spans: dict[str, list[tuple[int, int]]] = {}
     for kind in _SPEECH_KINDS:
-        found_spans = [para.span(f, e) for _, f, e in found[kind] if f not in in_scare]
-        spans[kind] = [s for s in found_spans if not any(q.contains(*s) for q in quotes)]
+        if found[kind]:  # "so-called" is no speech; a verb inside a quotation is quoted
+            found_spans = [para.span(f, e) for _, f, e in found[kind] if f not in in_scare]
+            spans[kind] = [s for s in found_spans if not any(q.contains(*s) for q in quotes)]
     reported = attributions(para.text, sentence, spans)
     for attribution in reported:
         if attribution.speaker:
             carry.last = attribution.speaker
-    reported = [a if a.speaker else Attribution(a.start, a.end, a.voice, carry.last)
-                for a in reported]  # fmt: skip
+    reported = [a if a.speaker else replace(a, speaker=carry.last) for a in reported]
     speaker = reported[0].speaker if reported else None
-    if spans["reportive"] or (not reported and carry.open is not None):
+    if spans.get("reportive") or (not reported and carry.open is not None):
         reported.append(Attribution(*sentence, "quoted", carry.open or carry.last))
     _carry_on(carry, sentence, reported)
     scare_ends = tuple(para.span(first, end)[1] for _, first, end in found["scare"])
@@ -253,9 +262,11 @@ def _read_sentence(
     lo = bisect.bisect_left(para.tokens.starts, sentence[0])
     hi = bisect.bisect_left(para.tokens.starts, sentence[1])
     found = plan.find(para, lo, hi)
-    context = _speech(para, sentence, found, quotes, extra, carry)
-    if not found["frames"]:
+    if not found["frames"]:  # only the speech that runs on into the next sentence matters
+        if carry.open is not None or _speaks(found):
+            _speech(para, sentence, found, quotes, extra, carry)
         return []
+    context = _speech(para, sentence, found, quotes, extra, carry)
     mentions, seen = [], set()
     text = para.text[sentence[0] : sentence[1]]
     for match in found["frames"]:
