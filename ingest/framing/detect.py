@@ -218,8 +218,9 @@ def _speech(
 ) -> SpeechContext:  # fmt: skip
     if carry.open is None and not _speaks(found):
         scare_ends = tuple(para.span(first, end)[1] for _, first, end in found["scare"])
-        return SpeechContext(para.text, sentence, quotes, tuple(extra), None, scare_ends,
-                             carry.capitalised_nouns)  # fmt: skip  (most sentences)
+        return SpeechContext(
+            para.text, sentence, quotes, tuple(extra), None, scare_ends, carry.capitalised_nouns
+        )  # fmt: skip  (most sentences)
     in_scare = {k for _, first, end in found["scare"] for k in range(first, end)}
     spans: dict[str, list[tuple[int, int]]] = {}
     for kind in _SPEECH_KINDS:

@@ -343,9 +343,11 @@ class CueIndex:
         fitting = []
         for pid in self._candidates(form, stems):
             pattern = self.patterns[pid]
-            if len(pattern.words) == 1 or pattern.gaps[1]:
-                fitting.append(pid)
-            elif following is not None and form_matches(pattern.words[1], following, stems):
+            if (
+                len(pattern.words) == 1
+                or pattern.gaps[1]
+                or (following is not None and form_matches(pattern.words[1], following, stems))
+            ):
                 fitting.append(pid)
         if len(self._pairs) >= _CACHE_SIZE:
             self._pairs.clear()
