@@ -175,8 +175,11 @@ def _negated(plan: _Plan, para: Passage, negators: list[Match], cue: Match, hi: 
     pid, first, end = cue
     forms = para.tokens.forms
     own_words = {text for word in plan.index.patterns[pid].words for _, text in word}
+    # a cue that opens with a negator ("without any documents", "bez żadnych") is not
+    # negated by the second one inside it: Slavic negation concords
+    concord = any(start == first for _, start, _ in negators)
     for _, start, stop in negators:
-        if first < start < end - 1 and forms[start] not in own_words:
+        if first < start < end - 1 and forms[start] not in own_words and not concord:
             return True
         if (
             stop <= first

@@ -64,6 +64,7 @@ _CLAUSE_OPENERS = frozenset(
 )
 _AND = frozenset(_w("and и і та i oraz ir und sowie"))
 _AS = frozenset(_w("as как як jako kaip als dar"))
+_AFTER_QUOTE = re.compile(r"[»”\"“‘’]\s*[,—–-]*\s*$")  # a verb right after a quotation
 _LABEL_WORDS = 6  # a labelling verb without "as" reaches this many words: "calls them X"
 _SPEAKER_WORDS = 6
 # words that open "what X calls Y": the labelling then reaches only the next few words
@@ -116,8 +117,8 @@ def _postposed(text: str, start: int, end: int, verb: tuple[int, int]) -> int:
         )
         ok = in_clause <= _POSTPOSED_CLAUSE_WORDS and rest <= _POSTPOSED_REST_WORDS and adverbial
         return mark if ok else -1
-    if before.rstrip().endswith(tuple(_DASHES)):  # "…, — заявил он"
-        return mark
+    if before.rstrip().endswith(tuple(_DASHES)) or _AFTER_QUOTE.search(before):
+        return mark  # "…, — заявил он", "“…,” said one of the freed men"
     if _appositive(before[:boundary]):  # "Natallia, a Viasna volunteer, said the …"
         return -1
     parts = _CLAUSE.split(text[verb[1] : end], maxsplit=1)
@@ -196,8 +197,10 @@ def _clean_speaker(words: list[str]) -> str:
 def speaker_before(text: str, lo: int, at: int) -> str:
     """The speaker named in the clause that ends at ``at`` ("… the ministry [said]");
     "" after a conjunction ("… and [thanked]": the subject named before)."""
-    clause = re.split(r"[,;:—–()«»„“”\"]", text[lo:at])[-1]
-    words = clause.split()
+    clauses = [c for c in re.split(r"[,;:—–()«»„“”\"]", text[lo:at]) if c.strip()]
+    words = clauses[-1].split() if clauses else []
+    if len(clauses) >= 2 and _appositive(",".join(clauses[-2:])):  # "Natallia, a volunteer"
+        words = f"{clauses[-2].strip()},{clauses[-1]}".split()
     if words and words[-1].casefold() in _AND:
         return ""
     return _clean_speaker(words)
