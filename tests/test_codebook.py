@@ -198,9 +198,7 @@ def test_unknown_builtin_and_missing_file(tmp_path: Path) -> None:
 
 def test_weak_cues_are_parsed_and_change_the_fingerprint() -> None:
     strong = parse_codebook('name = "t"\n[frames.thaw]\ncues.en = ["thaw", "dialogue"]\n')
-    weak = parse_codebook(
-        'name = "t"\n[frames.thaw]\ncues.en = ["thaw"]\nweak.en = ["dialogue"]\n'
-    )
+    weak = parse_codebook('name = "t"\n[frames.thaw]\ncues.en = ["thaw"]\nweak.en = ["dialogue"]\n')
     assert [(c.pattern, c.strength) for c in weak.frames[0].cues] == [
         ("thaw", "strong"), ("dialogue", "weak")
     ]  # fmt: skip

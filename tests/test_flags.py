@@ -236,7 +236,9 @@ def test_one_weak_cue_neither_dates_a_frame_nor_shifts_a_voice() -> None:
     in an early article does not set the frame's first day."""
     weak = ("diplomatic_thaw", "own")
     rows = [replace(_a(1, 0, "wire.example", "western", weak), weak=(weak,))]
-    rows += [_a(i, i, "herald.example", "western", ("diplomatic_thaw", "quoted")) for i in (2, 3, 4)]
+    rows += [
+        _a(i, i, "herald.example", "western", ("diplomatic_thaw", "quoted")) for i in (2, 3, 4)
+    ]
     rows.append(replace(_a(5, 5, "herald.example", "western", weak), weak=(weak,)))
     assert "first_seen:diplomatic_thaw" in _keys(rows)  # the quoted uses are strong
     assert _keys(rows)["first_seen:diplomatic_thaw"].date() == (T0 + timedelta(days=2)).date()

@@ -364,8 +364,8 @@ def test_detect_never_fails_on_arbitrary_text(text: str, language: str | None) -
         ("", "Official media portray every Western statement on the prisoners as meddling in the "
          "country's internal affairs.", "en",
          {("sovereignty_interference", "distanced", "Official media")}),
-        ("", "Belarus holds these people as hostages. “They are hostages,” the rapporteur said.",
-         "en", {("hostage_diplomacy", "own", ""), ("hostage_diplomacy", "quoted", "the rapporteur")}),
+        ("", "Belarus holds these people as hostages. “They are hostages,” the rapporteur "
+         "said.", "en", {("hostage_diplomacy", "own", ""), ("hostage_diplomacy", "quoted", "the rapporteur")}),
     ],
 )  # fmt: skip
 def test_voice_and_speaker(
@@ -391,7 +391,9 @@ def test_strength_one_weak_cue_or_two_or_a_strong_one(codebook: Codebook) -> Non
         return {h.frame: h.strength for h in detect_frames(codebook, "", text, "en")}
 
     assert strength("Minsk wants a dialogue.") == {"diplomatic_thaw": "weak"}
-    assert strength("Minsk wants a dialogue and praised the envoy.") == {"diplomatic_thaw": "strong"}
+    assert strength("Minsk wants a dialogue and praised the envoy.") == {
+        "diplomatic_thaw": "strong"
+    }
     assert strength("Relations are thawing: a thaw.") == {"diplomatic_thaw": "strong"}
 
 
