@@ -365,7 +365,8 @@ def test_detect_never_fails_on_arbitrary_text(text: str, language: str | None) -
          "country's internal affairs.", "en",
          {("sovereignty_interference", "distanced", "Official media")}),
         ("", "Belarus holds these people as hostages. “They are hostages,” the rapporteur "
-         "said.", "en", {("hostage_diplomacy", "own", ""), ("hostage_diplomacy", "quoted", "the rapporteur")}),
+         "said.", "en",
+         {("hostage_diplomacy", "own", ""), ("hostage_diplomacy", "quoted", "the rapporteur")}),
     ],
 )  # fmt: skip
 def test_voice_and_speaker(
