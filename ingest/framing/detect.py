@@ -52,6 +52,7 @@ from ingest.framing.sentences import (
     tokenize,
 )
 from ingest.framing.voice import (
+    _CONTRAST,
     Attribution,
     SpeechContext,
     attributions,
@@ -145,6 +146,7 @@ class _Plan:
             "reportive": _resource_patterns(res.reportive),
             "scare": _resource_patterns(res.scare_markers),
             "negators": _resource_patterns(res.negators),
+            "rejecting": _resource_patterns(res.rejecting),
         }  # fmt: skip
         patterns: list[Pattern] = []
         self.starts: list[int] = []
@@ -251,6 +253,17 @@ def _carry_on(carry: _Carry, sentence: tuple[int, int], reported: list[Attributi
     carry.open = ends_in_speech[-1].speaker if ends_in_speech else None
 
 
+def _rejected(para: Passage, verbs: list[Match], cue: Match, end: int) -> bool:
+    """Does the cue stand in what a verb of denial rejects ("the State Department denies
+    that sanctions were eased in exchange", "deny mistreating inmates")?"""
+    for _, _, stop in verbs:
+        if stop <= cue[1]:
+            contrast = _CONTRAST.search(para.text, para.tokens.ends[stop - 1], end)
+            if para.tokens.starts[cue[1]] < (contrast.start() if contrast else end):
+                return True
+    return False
+
+
 def _cancelled(plan: _Plan, negatives: list[Match], cue: Match) -> bool:
     label = plan.index.patterns[cue[0]].label
     return any(
@@ -278,7 +291,9 @@ def _read_sentence(
         if (pattern.label, match[1]) in seen or _cancelled(plan, found["negative"], match):
             continue
         seen.add((pattern.label, match[1]))
-        if _negated(plan, para, found["negators"], match, hi):
+        if _negated(plan, para, found["negators"], match, hi) or _rejected(
+            para, found["rejecting"], match, sentence[1]
+        ):
             continue
         start, end = para.span(match[1], match[2])
         voice, speaker = classify_voice(context, start, end)

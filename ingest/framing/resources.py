@@ -19,7 +19,9 @@ Lithuanian and German.
   (German Konjunktiv I: sei, habe, werde; мол, дескать, маўляў, мовляв, girdi): ``quoted``,
   continuing the last speaker.
 * ``scare_markers`` — so-called, так называемые, angeblich: the next words are distanced.
-* ``negators``, ``transparent``, ``post_negators`` — negation (``ingest.framing.detect``).
+* ``negators``, ``transparent``, ``post_negators`` — negation (``ingest.framing.detect``);
+  ``rejecting`` — verbs of denial: a frame in what they deny is no use of it ("denies that
+  sanctions were eased in exchange", "отрицают, что …", "bestritt, dass …").
 * ``speaker_words``, ``rubrics`` — for ``Speaker: claim`` and ``claim — Speaker`` headlines.
 """
 
@@ -39,6 +41,7 @@ class LanguageResources:
     reportive: tuple[str, ...] = ()
     scare_markers: tuple[str, ...] = ()
     negators: tuple[str, ...] = ()
+    rejecting: tuple[str, ...] = ()
     transparent: tuple[str, ...] = ()
     post_negators: tuple[str, ...] = ()
     speaker_words: tuple[str, ...] = ()
@@ -100,6 +103,7 @@ _EN = LanguageResources(
         not no never neither nor none without isn't aren't wasn't weren't don't doesn't
         didn't cannot can't won't hasn't haven't
         """), "rather than", "instead of"),
+    rejecting=("(deny|denies|denied|denying) that", "(deny|denies|denied|denying) (any|claims|reports|mistreating|torturing|holding)", "(reject|rejects|rejected|rejecting|dismissed|dismisses) (claims|reports|talk|suggestions|accusations|allegations|the)"),
     transparent=_w("""
         a an the any are is was were be been being really actually merely simply just longer
         considered regarded deemed seen recognised recognized as these those such all of them
@@ -142,6 +146,7 @@ _RU = LanguageResources(
     reportive=("мол", "дескать", "якобы мол"),
     scare_markers=("так называем*", "якобы", "мним*", "пресловут*", "так именуем*"),
     negators=("не", "нет", "ни", "никак*", "ничего", "вместо", "без"),
+    rejecting=("(отрицают|отрицает|отрицал*|опроверг*|опровергают|опровергает|отвергают|отвергает|отверг*)",),
     transparent=_w("""
         являются является являлись являлся был была были было будут есть это эти все всех
         всяких каких либо какие считаются считается признаны признаются никакие может могут
@@ -183,6 +188,7 @@ _BE = LanguageResources(
     reportive=("маўляў",),
     scare_markers=("так званы*", "гэтак званы*", "нібыта", "сумнавядом*"),
     negators=("не", "ні", "няма", "ніяк*", "нічога", "замест", "без"),
+    rejecting=("(адмаўляюць|адмаўляе|адмаўляў*|абвярга*|абверг*|адкідаюць|адкідае|адкінул*)",),
     transparent=_w("""
         з'яўляюцца з'яўляецца былі быў была было будуць ёсць гэта гэтыя усе ўсе усіх ўсіх
         ніякія лічацца лічыцца прызнаныя можа могуць быць будзе акт актам акта жэст жэстам
@@ -219,6 +225,7 @@ _UK = LanguageResources(
     reportive=("мовляв",),
     scare_markers=("так зван*", "нібито", "горезвісн*"),
     negators=("не", "ні", "немає", "нема", "жодн*", "замість", "без"),
+    rejecting=("(заперечують|заперечує|заперечу*|заперечив*|спростову*|спростува*|відкидають|відкидає|відкинул*)",),
     transparent=_w("""
         є був була були було будуть це ці всі усі вважаються визнані може можуть бути акт
         актом жест жестом прояв проявом предметом питанням жодні жодних
@@ -254,6 +261,7 @@ _PL = LanguageResources(
     reportive=("jakoby",),
     scare_markers=("tak zwan*", "tzw", "rzekom*", "domniema*"),
     negators=("nie", "ani", "żadn*", "zamiast", "bez", "brak"),
+    rejecting=("(zaprzecza*|zaprzeczył*|dementuj*|zdementował*|odrzuca*|odrzucił*)",),
     transparent=_w("""
         są był była byli było będą to ci te wszyscy jest uważani uznani ma mamy może mogą być
         akt aktem gest gestem przedmiotem żadnymi żadni
@@ -287,6 +295,7 @@ _LT = LanguageResources(
     reportive=("girdi", "esą", "esąs", "esanti", "esantys"),
     scare_markers=("vadinam*", "tariam*", "neva", "tariamai"),
     negators=("ne", "nė", "nei", "jokio", "jokių", "jokie", "jokia", "vietoj", "be", "nėra"),
+    rejecting=("(neigia|neigė|paneigė|paneigia|atmeta|atmetė)",),
     transparent=_w("yra buvo bus tai šie visi tik laikomi gali būti aktas aktu gestas gestu"),
     post_negators=("nėra",),
     speaker_words=_w("""
@@ -330,6 +339,7 @@ _DE = LanguageResources(
     ),
     negators=("nicht", "kein", "keine", "keinen", "keiner", "keinem", "keines", "nie", "niemals",
               "ohne", "statt", "anstatt"),
+    rejecting=("(bestreitet|bestreiten|bestritt|bestritten|dementiert*|dementierte*)", "weist ... zurück", "wies ... zurück", "(zurückgewiesen|zurückweisen)"),
     transparent=_w("""
         sind ist war waren sei seien gewesen werden wird wurden die der das diese alle als
         einfach wirklich echte echten akt gesten geste ein eine einen
