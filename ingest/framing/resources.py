@@ -103,7 +103,12 @@ _EN = LanguageResources(
         not no never neither nor none without isn't aren't wasn't weren't don't doesn't
         didn't cannot can't won't hasn't haven't
         """), "rather than", "instead of"),
-    rejecting=("(deny|denies|denied|denying) that", "(deny|denies|denied|denying) (any|claims|reports|mistreating|torturing|holding)", "(reject|rejects|rejected|rejecting|dismissed|dismisses) (claims|reports|talk|suggestions|accusations|allegations|the)"),
+    rejecting=(
+        "(deny|denies|denied|denying) that",
+        "(deny|denies|denied|denying) (any|claims|reports|mistreating|torturing|holding)",
+        "(reject|rejects|rejected|rejecting|dismissed|dismisses)"
+        " (claims|reports|talk|suggestions|accusations|allegations|the)",
+    ),
     transparent=_w("""
         a an the any are is was were be been being really actually merely simply just longer
         considered regarded deemed seen recognised recognized as these those such all of them
@@ -339,7 +344,10 @@ _DE = LanguageResources(
     ),
     negators=("nicht", "kein", "keine", "keinen", "keiner", "keinem", "keines", "nie", "niemals",
               "ohne", "statt", "anstatt"),
-    rejecting=("(bestreitet|bestreiten|bestritt|bestritten|dementiert*|dementierte*)", "weist ... zurück", "wies ... zurück", "(zurückgewiesen|zurückweisen)"),
+    rejecting=(
+        "(bestreitet|bestreiten|bestritt|bestritten|dementiert*|dementierte*)",
+        "weist ... zurück", "wies ... zurück", "(zurückgewiesen|zurückweisen)",
+    ),
     transparent=_w("""
         sind ist war waren sei seien gewesen werden wird wurden die der das diese alle als
         einfach wirklich echte echten akt gesten geste ein eine einen
