@@ -253,9 +253,15 @@ def _carry_on(carry: _Carry, sentence: tuple[int, int], reported: list[Attributi
     carry.open = ends_in_speech[-1].speaker if ends_in_speech else None
 
 
-def _rejected(para: Passage, verbs: list[Match], cue: Match, end: int) -> bool:
+def _rejected(
+    para: Passage, verbs: list[Match], cue: Match, end: int, quotes: tuple[Quote, ...]
+) -> bool:
     """Does the cue stand in what a verb of denial rejects ("the State Department denies
-    that sanctions were eased in exchange", "deny mistreating inmates")?"""
+    that sanctions were eased in exchange", "deny mistreating inmates")? A term in
+    quotation marks is not rejected but held at arm's length ("reject talk of a
+    «conveyor of repression»": distanced)."""
+    if verbs and any(q.contains(*para.span(cue[1], cue[2])) for q in quotes):
+        return False
     for _, _, stop in verbs:
         if stop <= cue[1]:
             contrast = _CONTRAST.search(para.text, para.tokens.ends[stop - 1], end)
@@ -292,7 +298,7 @@ def _read_sentence(
             continue
         seen.add((pattern.label, match[1]))
         if _negated(plan, para, found["negators"], match, hi) or _rejected(
-            para, found["rejecting"], match, sentence[1]
+            para, found["rejecting"], match, sentence[1], quotes
         ):
             continue
         start, end = para.span(match[1], match[2])

@@ -135,7 +135,8 @@ _RU = LanguageResources(
         прокомментировал* ответил* подтвердил* отрицает отрицают отрицал* объявил* убеждён*
         напомина* предупредил* предупрежда* считает считают считал* уверен* убежден* настаива*
         поблагодарил* благодарит похвалил* хвалит повторил* сообщается заявляется
-        подчеркивается утверждается отмечается говорится
+        подчеркивается утверждается отмечается говорится представил* представля* преподнос*
+        изобража*
         """), "обратил* внимание", "дал* понять"),
     labelling=(
         *_w("назвал* называ* охарактеризовал* характеризу* окрестил* именует именуют изобража*"),
@@ -178,7 +179,7 @@ _BE = LanguageResources(
         пішуць напісаў тлумачы* растлумачы* патлумачы* нагадаў нагадала пацвердзі* адмаўля*
         перакананы нагадва* папярэдзі* папярэджва* запэўні* запэўнява* тлумачыць
         падзякава* дзякуе пахваліў* хваліць паўтарыў* паведамляецца сцвярджаецца
-        адзначаецца падкрэсліваецца
+        адзначаецца падкрэсліваецца прадставі* прадстаўля* падносі* абвясці*
         """), "звярну* увагу", "дал* зразумець"),
     labelling=(
         *_w("назваў назвала назвалі называ* ахарактарызава* характарызу* імену*"),
@@ -214,7 +215,8 @@ _UK = LanguageResources(
         зазнача* наголоси* наголошу* вважає вважають каже кажуть розповів розповіла розповіли
         розповіда* додав додала стверджу* звинувачу* закликав закликала закликали закликає
         пише пишуть написав пояснив пояснила нагадав підкресли* підтверди* нагаду* попередив
-        попередила попередили попереджа* запевни* запевня* переконаний подякува* дякує
+        попередила попередили попереджа* запевни* запевня* переконаний представи* представля*
+        оголоси* оголошу* подякува* дякує
         похвали*
         """), "зверну* увагу", "дав* зрозуміти", "дала зрозуміти"),
     labelling=(
@@ -251,7 +253,7 @@ _PL = LanguageResources(
         przypomniał* przypomina* relacjonuje relacjonował* opowiada* opowiedział*
         podziękował* dziękuje pochwalił* chwali* wyjaśni* tłumaczy* tłumaczył* wskazał*
         wskazuje zauważył* oznajmił* ogłosił* zapowiedział* poinformowano przekazano podkreśla
-        powtórzył* twierdzą
+        powtórzył* twierdzą przedstawi* przedstawia* ukazuj*
         """), "zwróci* uwagę", "zwraca* uwagę", "wynika z", "dał* do zrozumienia"),
     labelling=(
         *_w("nazwał* nazywa* określił* określa* określają"),
@@ -284,7 +286,8 @@ _LT = LanguageResources(
         informavo patikino patikina rašo rašė parašė paaiškino aiškino aiškina kaltino kaltina
         neigė neigia perspėjo įspėjo ragino ragina priminė primena pasakojo pasakoja
         komentavo mano manė atsakė patvirtino akcentavo kalbėjo padėkojo dėkojo gyrė
-        pabrėžiama teigiama pranešama skelbiama nurodoma paragino pakartojo
+        pabrėžiama teigiama pranešama skelbiama nurodoma paragino pakartojo paskelbė skelbia
+        pateikia pateikė pristato pristatė vaizduoja
         pagyrė įsitikinęs įsitikinusi
         """), "atkreip* dėmes*", "leido suprasti"),
     labelling=(
@@ -334,7 +337,8 @@ _DE = LanguageResources(
              "(seinen|ihren) worten"),
     framings=("(offiziellen|staatlichen) (darstellung|lesart|version|medien|propaganda)",
               "in der (offiziellen|staatlichen) (darstellung|lesart|version)", "aus sicht",
-              "(verspotten|verspottet|verspotteten|verhöhnen|verhöhnt)", "weist ... zurück"),
+              "(verspotten|verspottet|verspotteten|verhöhnen|verhöhnt)", "weist ... zurück",
+              "(worden|gewesen) sein"),
     reportive=_w("""
         sei seien habe werde könne müsse dürfe wolle gebe bestehe bleibe stehe
         liege gehe komme wisse handele handle verfüge entscheide brauche diene

@@ -31,7 +31,7 @@ from ingest.model.query import fold_text
 MAX_QUOTED_SENTENCE = 500
 
 # opening mark -> the marks that close it
-_CLOSERS = {"«": "»", "„": "“”", "“": "”", "‘": "’", "‚": "‘’", '"': '"', "”": "”"}
+_CLOSERS = {"«": "»", "„": "“”", "“": "”", "‘": "’", "‚": "‘’", '"': '"', "”": "”", "'": "'"}
 _MARKS = re.compile("[" + re.escape("".join({*_CLOSERS, *"".join(_CLOSERS.values())})) + "]")
 _OPEN_BEFORE = " \t([{—–-/«„“‘\"'"
 _MAX_DEPTH = 4
@@ -119,6 +119,8 @@ def find_quotes(text: str, cut: bool = False) -> list[Quote]:
             stack.append((mark, i))
         elif cut and not stack and not found and _unopened(text, i, mark, before):
             found.append(Quote(-1, i + 1, len(_WORD.findall(text, 0, i))))
+    while stack and stack[0][0] == "'":
+        stack.pop(0)  # a lone ASCII apostrophe ('90s, rock 'n' roll) opens nothing
     if cut and stack:
         start = stack[0][1]
         found.append(Quote(start, len(text) + 1, len(_WORD.findall(text, start + 1))))

@@ -62,6 +62,8 @@ _CLAUSE_OPENERS = frozenset(
     вони він вона oni on ona jie jis ji sie er es
 """)
 )
+# "About the pardon, the press service reported": the topic before the verb is its speech
+_ABOUT = frozenset(_w("about о об про пра аб apie über"))
 _AND = frozenset(_w("and и і та i oraz ir und sowie"))
 _AS = frozenset(_w("as как як jako kaip als dar"))
 _AFTER_QUOTE = re.compile(r"[»”\"“‘’]\s*[,—–-]*\s*$")  # a verb right after a quotation
@@ -220,6 +222,9 @@ def _saying(text: str, sentence: tuple[int, int], verb: tuple[int, int]) -> list
         found = [Attribution(start, mark, "quoted", name)]
         colon = text.find(":", verb[1], end)  # "…, the minister stressed: Belarusians …"
         return [*found, Attribution(colon, end, "quoted", name)] if colon >= 0 else found
+    first = _WORD.search(text, start, verb[0])
+    if first and first.group().casefold() in _ABOUT:  # "Об/Про/Apie помиловании сообщила …"
+        return [Attribution(start, end, "quoted", speaker_after(text, verb[1], end))]
     contrast = _CONTRAST.search(text, verb[1], end)
     stop = contrast.start() if contrast else end
     return [Attribution(verb[0], stop, "quoted", speaker_before(text, start, verb[0]))]
@@ -235,6 +240,9 @@ def _labelling(text: str, sentence: tuple[int, int], verb: tuple[int, int]) -> A
     contrast = _CONTRAST.search(text, verb[1], end)
     stop = contrast.start() if contrast else end
     words = list(_WORD.finditer(text, verb[0], stop))
+    colon = text.find(":", verb[1], stop)
+    if colon >= 0:  # "call it a revolving door: some leave, others take their place"
+        return Attribution(verb[0], stop, "distanced", name)
     if len(words) > _LABEL_WORDS + 1 and not any(
         w.group().casefold() in _AS for w in words[: _LABEL_WORDS + 3]
     ):  # "calls them X" reaches a few words; "describes … as X" the whole clause
