@@ -17,11 +17,20 @@ How an article is read:
    political prisoners", "не являются политзаключёнными", "не палітвязні", "no deal"); or
    a post-negator follows it ("политзаключённых нет"). A negated cue is no hit in any
    voice: "they are not political prisoners" does not frame them as such, whoever says it.
-   "not only political prisoners" is not negated ("only" is not transparent).
-4. Each remaining match gets its voice (``ingest.framing.voice``).
+   "not only political prisoners" is not negated ("only" is not transparent); a cue that
+   opens with a negator is not negated by a second one inside it ("без каких-либо
+   документов", "without any documents"). A match is also dropped when it stands in what
+   a verb of denial rejects ("the State Department denies that sanctions were eased in
+   exchange", "отрицают, что …"; a term in quotation marks there is held at arm's
+   length instead: distanced). A rejected framing is no use in any voice.
+4. Each remaining match gets its voice and speaker (``ingest.framing.voice``); who is
+   speaking carries from sentence to sentence (``ingest.framing.speech``).
 5. ``detect_frames`` keeps one hit per frame and voice, with the sentence holding most of
    that frame's matches in that voice as evidence (the earliest on ties), trimmed to
-   ``EVIDENCE_CHARS`` around the cue.
+   ``EVIDENCE_CHARS`` around the cue, the speaker the rules found, and a strength:
+   ``strong`` when a strong cue of the frame is among them or the frame occurs twice in
+   the article, ``weak`` for one weak cue alone (the codebook's ``weak`` lists; flags
+   need a strong use, ``ingest.flags.rules``).
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 import Stemmer
@@ -51,11 +60,9 @@ from ingest.framing.sentences import (
     split_sentences,
     tokenize,
 )
+from ingest.framing.speech import Carry, read_speech, rejected, speaks
 from ingest.framing.voice import (
-    _CONTRAST,
     Attribution,
-    SpeechContext,
-    attributions,
     classify_voice,
     headline_speaker,
     is_dash_speech,
@@ -198,78 +205,6 @@ def _negated(plan: _Plan, para: Passage, negators: list[Match], cue: Match, hi: 
     return False
 
 
-@dataclass
-class _Carry:
-    """Who is speaking as the reading goes on: ``open`` is the speaker whose indirect
-    speech runs on into the next sentence of the paragraph (None: the narration), and
-    ``last`` the speaker named last in the article (for "he said", Konjunktiv I)."""
-
-    open: str | None = None
-    last: str = ""
-    capitalised_nouns: bool = False  # the article's language capitalises nouns (German)
-
-
-_SPEECH_KINDS = ("reporting", "labelling", "sources", "framings", "reportive")
-
-
-def _speaks(found: dict[str, list[Match]]) -> bool:
-    return bool(found["reporting"] or found["labelling"] or found["sources"]
-                or found["framings"] or found["reportive"])  # fmt: skip
-
-
-def _speech(
-    para: Passage, sentence: tuple[int, int], found: dict[str, list[Match]],
-    quotes: tuple[Quote, ...], extra: list[Attribution], carry: _Carry,
-) -> SpeechContext:  # fmt: skip
-    if carry.open is None and not _speaks(found):
-        scare_ends = tuple(para.span(first, end)[1] for _, first, end in found["scare"])
-        return SpeechContext(
-            para.text, sentence, quotes, tuple(extra), None, scare_ends, carry.capitalised_nouns
-        )  # fmt: skip  (most sentences)
-    in_scare = {k for _, first, end in found["scare"] for k in range(first, end)}
-    spans: dict[str, list[tuple[int, int]]] = {}
-    for kind in _SPEECH_KINDS:
-        if found[kind]:  # "so-called" is no speech; a verb inside a quotation is quoted
-            found_spans = [para.span(f, e) for _, f, e in found[kind] if f not in in_scare]
-            spans[kind] = [s for s in found_spans if not any(q.contains(*s) for q in quotes)]
-    reported = attributions(para.text, sentence, spans)
-    for attribution in reported:
-        if attribution.speaker:
-            carry.last = attribution.speaker
-    reported = [a if a.speaker else replace(a, speaker=carry.last) for a in reported]
-    speaker = reported[0].speaker if reported else None
-    if spans.get("reportive") or (not reported and carry.open is not None):
-        reported.append(Attribution(*sentence, "quoted", carry.open or carry.last))
-    _carry_on(carry, sentence, reported)
-    scare_ends = tuple(para.span(first, end)[1] for _, first, end in found["scare"])
-    return SpeechContext(para.text, sentence, quotes, (*reported, *extra), speaker, scare_ends,
-                         carry.capitalised_nouns)  # fmt: skip
-
-
-def _carry_on(carry: _Carry, sentence: tuple[int, int], reported: list[Attribution]) -> None:
-    """Does this sentence's speech run on into the next one? It does when the sentence
-    ends in someone's indirect speech (or continues it)."""
-    ends_in_speech = [a for a in reported if a.voice == "quoted" and a.end >= sentence[1] - 1]
-    carry.open = ends_in_speech[-1].speaker if ends_in_speech else None
-
-
-def _rejected(
-    para: Passage, verbs: list[Match], cue: Match, end: int, quotes: tuple[Quote, ...]
-) -> bool:
-    """Does the cue stand in what a verb of denial rejects ("the State Department denies
-    that sanctions were eased in exchange", "deny mistreating inmates")? A term in
-    quotation marks is not rejected but held at arm's length ("reject talk of a
-    «conveyor of repression»": distanced)."""
-    if verbs and any(q.contains(*para.span(cue[1], cue[2])) for q in quotes):
-        return False
-    for _, _, stop in verbs:
-        if stop <= cue[1]:
-            contrast = _CONTRAST.search(para.text, para.tokens.ends[stop - 1], end)
-            if para.tokens.starts[cue[1]] < (contrast.start() if contrast else end):
-                return True
-    return False
-
-
 def _cancelled(plan: _Plan, negatives: list[Match], cue: Match) -> bool:
     label = plan.index.patterns[cue[0]].label
     return any(
@@ -280,16 +215,16 @@ def _cancelled(plan: _Plan, negatives: list[Match], cue: Match) -> bool:
 
 def _read_sentence(
     plan: _Plan, para: Passage, sentence: tuple[int, int], index: int,
-    quotes: tuple[Quote, ...], extra: list[Attribution], carry: _Carry,
+    quotes: tuple[Quote, ...], extra: list[Attribution], carry: Carry,
 ) -> list[FrameMention]:  # fmt: skip
     lo = bisect.bisect_left(para.tokens.starts, sentence[0])
     hi = bisect.bisect_left(para.tokens.starts, sentence[1])
     found = plan.find(para, lo, hi)
     if not found["frames"]:  # only the speech that runs on into the next sentence matters
-        if carry.open is not None or _speaks(found):
-            _speech(para, sentence, found, quotes, extra, carry)
+        if carry.open is not None or speaks(found):
+            read_speech(para, sentence, found, quotes, extra, carry)
         return []
-    context = _speech(para, sentence, found, quotes, extra, carry)
+    context = read_speech(para, sentence, found, quotes, extra, carry)
     mentions, seen = [], set()
     text = para.text[sentence[0] : sentence[1]]
     for match in found["frames"]:
@@ -297,7 +232,7 @@ def _read_sentence(
         if (pattern.label, match[1]) in seen or _cancelled(plan, found["negative"], match):
             continue
         seen.add((pattern.label, match[1]))
-        if _negated(plan, para, found["negators"], match, hi) or _rejected(
+        if _negated(plan, para, found["negators"], match, hi) or rejected(
             para, found["rejecting"], match, sentence[1], quotes
         ):
             continue
@@ -311,7 +246,7 @@ def _read_sentence(
 
 
 def _read_unit(
-    plan: _Plan, text: str, index: int, headline: bool, carry: _Carry
+    plan: _Plan, text: str, index: int, headline: bool, carry: Carry
 ) -> tuple[list[FrameMention], int]:
     """The mentions in one paragraph (or the headline), sentences numbered from ``index``;
     and the paragraph's number of sentences."""
@@ -406,7 +341,7 @@ class FrameDetector:
     def mentions(self, title: str, text: str, language: str | None) -> list[FrameMention]:
         """Every cue occurrence that counts (not negated), in reading order."""
         plan = self._plan(language)
-        carry = _Carry(capitalised_nouns=(language or "").casefold().startswith("de"))
+        carry = Carry(capitalised_nouns=(language or "").casefold().startswith("de"))
         mentions, _ = _read_unit(
             plan, unicodedata.normalize("NFC", " ".join(title.split())), 0, True, carry
         )

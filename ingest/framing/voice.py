@@ -1,26 +1,45 @@
 """Whose words a frame cue is in: the outlet's (``own``), a source's (``quoted``), or the
-outlet's at arm's length (``distanced``).
+outlet's at arm's length (``distanced``), and who that source is as the text names it
+(the ``speaker``: "the presidential press service", "State media"; "" when unnamed).
 
 Rules, applied to each cue occurrence in this order:
 
-1. Inside quotation marks (any typography, see ``ingest.framing.sentences.find_quotes``):
-   a quotation of more than ``SCARE_QUOTE_WORDS`` words is ``quoted``. A shorter one is
-   a proper name and ignored when it is capitalised and not an utterance («Белавиа»,
-   “Viasna”, but not “Hostages!”); otherwise it is ``quoted`` when someone speaks it
-   (inside reported speech, or the sentence has a verb of saying: he called them
-   “bandits”), ``distanced`` when it has no speaker or follows a scare marker
-   (so-called «политзаключённые»). Known limit: a capitalised scare quote that opens a
-   sentence («Вращающаяся дверь» …) reads as a name.
-2. ``quoted``: a paragraph of dash speech (— …), a ``Speaker: …`` headline after the
-   colon, indirect speech: the words after a verb of saying (said, заявил, сказаў,
-   powiedział), the whole sentence for an attribution at its end (…, the ministry said /
-   …, — заявил он) or a source marker anywhere (according to, по словам, паводле, zdaniem).
-3. ``distanced``: right after a scare marker (so-called, так называемые, так званыя,
-   якобы, rzekomy) without quotation marks.
+1. Inside quotation marks (any typography, see ``ingest.framing.sentences.find_quotes``;
+   also a quotation cut off or running on into the next paragraph, and one whose opening
+   mark is missing): a quotation right after a scare marker is ``distanced``; one of more
+   than ``SCARE_QUOTE_WORDS`` words is ``quoted`` when a speaker is in sight (an
+   attribution, a verb of saying, or it reads as an utterance), else ``distanced``. A
+   shorter one is a proper name and ignored when it is capitalised and not an utterance
+   («Белавиа», “Viasna”, but not “Hostages!”; not in German, where nouns are capitalised);
+   otherwise it is ``quoted`` when someone speaks it (he called them “bandits”) and
+   ``distanced`` when it has no speaker or stands in a reported framing ("“humanism” in
+   the official telling"). Known limit: a capitalised scare quote that opens a sentence
+   («Вращающаяся дверь» …) reads as a name.
+2. After a scare marker (so-called, так называемые, так званыя, якобы, rzekomy,
+   angeblich) without quotation marks: ``distanced``.
+3. Inside an attribution (``attributions``; direct speech first, else the innermost):
+   ``quoted`` for speech — a paragraph of dash speech (— …), a ``Speaker: claim`` or
+   ``claim — Speaker`` headline (and a live blog's "09:12 - Viasna: …" paragraph),
+   indirect speech after a verb of saying (said, заявил, сказаў, powiedział, sakė,
+   sagte), the speech before an attribution at its end ("…, the ministry said", "…, —
+   заявил он", "“…,” said one of the freed men": the attribution phrase itself is the
+   outlet's narration), a source marker anywhere (according to, по словам, паводле,
+   zdaniem, pasak, laut), and grammar that marks reported speech (German Konjunktiv I:
+   sei, habe, werde; мол, маўляў). ``distanced`` for a framing the outlet reports as
+   someone else's without quoting it: a labelling verb (calls them, presents … as,
+   называет, прадстаўляе … як, nazywa, vadina, bezeichnet … als, "what Minsk calls X")
+   or a marker of another's version (in the official telling, по официальной версии,
+   w oficjalnej narracji, pagal oficialiąją versiją).
 4. ``own``: everything else — the outlet's narration and headline.
 
-Language resources are cue patterns (``ingest.framing.codebook`` syntax) per language; a codebook
-may extend them in its ``[languages.<code>]`` table.
+Speech runs on: a sentence that ends in someone's indirect speech carries it into the
+next sentences of its paragraph that have no attribution of their own ("They were
+convicted for grave crimes."), until the paragraph ends; Konjunktiv I carries the last
+speaker across paragraphs. "He said" takes the speaker named last. A cue in what a verb
+of denial rejects ("denies that …") is no use at all (``ingest.framing.detect``).
+
+The word lists are cue patterns (``ingest.framing.codebook`` syntax) per language in
+``ingest.framing.resources``; a codebook may extend them in its ``[languages.<code>]`` table.
 """
 
 from __future__ import annotations
@@ -30,6 +49,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ingest.framing.sentences import Quote
+from ingest.framing.speakers import appositive, speaker_after, speaker_before
 from ingest.model.frames import Voice
 
 
@@ -45,7 +65,7 @@ _CLAUSE = re.compile(r"[,;:—–]")
 _WORD = re.compile(r"\w+")
 _DASHES = "—–―"
 # a contrastive clause ends indirect speech: "they say X, but Y" - Y is narration again
-_CONTRAST = re.compile(
+CONTRAST = re.compile(
     r"[,;]\s*(?:but|however|although|though|whereas|yet|но|однако|хотя|а|але|аднак|хоць"
     r"|ale|jednak|chociaż|choć|lecz|проте|однак|хоча|bet|tačiau|aber|doch|jedoch|während)\b"
     r"|;",
@@ -64,28 +84,11 @@ _CLAUSE_OPENERS = frozenset(
 )
 # "About the pardon, the press service reported": the topic before the verb is its speech
 _ABOUT = frozenset(_w("about о об про пра аб apie über"))
-_AND = frozenset(_w("and и і та i oraz ir und sowie"))
 _AS = frozenset(_w("as как як jako kaip als dar"))
 _AFTER_QUOTE = re.compile(r"[»”\"“‘’]\s*[,—–-]*\s*$")  # a verb right after a quotation
 _LABEL_WORDS = 6  # a labelling verb without "as" reaches this many words: "calls them X"
-_SPEAKER_WORDS = 6
 # words that open "what X calls Y": the labelling then reaches only the next few words
 _WHAT = frozenset(_w("what что то што те що co ką was"))
-# function words trimmed off the edges of a speaker's name
-_SPEAKER_TRIM = frozenset(
-    _w("""
-    that what which who and but as while also then later on in at of on to by in ў у в
-    что то как і и а но что што що як яку co że jak i oraz kad kaip ir dass wie und aber
-    said told according that это
-""")
-)
-# pronouns: the speaker is the one named earlier in the article
-PRONOUNS = frozenset(
-    _w("""
-    he she they it we i him her them он она они оно ён яна яны яно він вона вони воно on
-    ona oni one jis ji jie er sie es wir
-""")
-)
 
 
 def is_dash_speech(paragraph: str) -> bool:
@@ -121,7 +124,7 @@ def _postposed(text: str, start: int, end: int, verb: tuple[int, int]) -> int:
         return mark if ok else -1
     if before.rstrip().endswith(tuple(_DASHES)) or _AFTER_QUOTE.search(before):
         return mark  # "…, — заявил он", "“…,” said one of the freed men"
-    if _appositive(before[:boundary]):  # "Natallia, a Viasna volunteer, said the …"
+    if appositive(before[:boundary]):  # "Natallia, a Viasna volunteer, said the …"
         return -1
     parts = _CLAUSE.split(text[verb[1] : end], maxsplit=1)
     words = _WORD.findall(parts[0])
@@ -132,21 +135,6 @@ def _postposed(text: str, start: int, end: int, verb: tuple[int, int]) -> int:
     if len(parts) == 1 and len(words) <= 4:  # "…, сообщила пресс-служба президента."
         return mark
     return -1
-
-
-def _appositive(before: str) -> bool:
-    """Is ``before`` a name and an appositive ("Natallia, a Viasna volunteer") rather
-    than speech?"""
-    pieces = before.split(",")
-    if len(pieces) != 2:
-        return False
-    name, apposition = _WORD.findall(pieces[0]), _WORD.findall(pieces[1])
-    return (
-        0 < len(name) <= 3
-        and name[0][0].isupper()
-        and 0 < len(apposition) <= _SPEAKER_WORDS
-        and apposition[0][0].islower()
-    )
 
 
 def reported_spans(
@@ -167,7 +155,7 @@ def reported_spans(
         if _postposed(text, start, end, verb) >= 0:
             spans.append((start, end))
         else:
-            contrast = _CONTRAST.search(text, verb[1], end)
+            contrast = CONTRAST.search(text, verb[1], end)
             spans.append((verb[0], contrast.start() if contrast else end))
     return spans
 
@@ -187,33 +175,6 @@ class Attribution:
     # whatever verbs stand inside it
 
 
-def _clean_speaker(words: list[str]) -> str:
-    while words and words[0].casefold().strip("«»„“”\"'") in _SPEAKER_TRIM:
-        words = words[1:]
-    while words and words[-1].casefold().strip("«»„“”\"'.,") in _SPEAKER_TRIM:
-        words = words[:-1]
-    name = " ".join(words[-_SPEAKER_WORDS:]).strip(" ,;:—–\"'«»„“”()")
-    return "" if name.casefold() in PRONOUNS else name
-
-
-def speaker_before(text: str, lo: int, at: int) -> str:
-    """The speaker named in the clause that ends at ``at`` ("… the ministry [said]");
-    "" after a conjunction ("… and [thanked]": the subject named before)."""
-    clauses = [c for c in re.split(r"[,;:—–()«»„“”\"]", text[lo:at]) if c.strip()]
-    words = clauses[-1].split() if clauses else []
-    if len(clauses) >= 2 and _appositive(",".join(clauses[-2:])):  # "Natallia, a volunteer"
-        words = f"{clauses[-2].strip()},{clauses[-1]}".split()
-    if words and words[-1].casefold() in _AND:
-        return ""
-    return _clean_speaker(words)
-
-
-def speaker_after(text: str, at: int, hi: int) -> str:
-    """The speaker named right after ``at`` ("[according to] Viasna, …")."""
-    clause = re.split(r"[,;:—–()«»„“”\".!?]", text[at:hi])[0]
-    return _clean_speaker(clause.split()[:_SPEAKER_WORDS])
-
-
 def _saying(text: str, sentence: tuple[int, int], verb: tuple[int, int]) -> list[Attribution]:
     start, end = sentence
     mark = _postposed(text, start, end, verb)
@@ -225,7 +186,7 @@ def _saying(text: str, sentence: tuple[int, int], verb: tuple[int, int]) -> list
     first = _WORD.search(text, start, verb[0])
     if first and first.group().casefold() in _ABOUT:  # "Об/Про/Apie помиловании сообщила …"
         return [Attribution(start, end, "quoted", speaker_after(text, verb[1], end))]
-    contrast = _CONTRAST.search(text, verb[1], end)
+    contrast = CONTRAST.search(text, verb[1], end)
     stop = contrast.start() if contrast else end
     return [Attribution(verb[0], stop, "quoted", speaker_before(text, start, verb[0]))]
 
@@ -237,7 +198,7 @@ def _labelling(text: str, sentence: tuple[int, int], verb: tuple[int, int]) -> A
     if clause and clause[0].casefold() in _WHAT:  # "what Minsk calls humanism"
         words = list(_WORD.finditer(text, verb[1], end))[:3]
         return Attribution(verb[0], words[-1].end() if words else verb[1], "distanced", name)
-    contrast = _CONTRAST.search(text, verb[1], end)
+    contrast = CONTRAST.search(text, verb[1], end)
     stop = contrast.start() if contrast else end
     words = list(_WORD.finditer(text, verb[0], stop))
     colon = text.find(":", verb[1], stop)
