@@ -16,15 +16,22 @@ Format::
 
     [languages.ru]              # optional, per language
     stemmer = "russian"         # a Snowball algorithm: bare cue words match by stem
-    reporting = ["пишет"]       # extra verbs of saying (see ingest.framing.voice for all lists:
-                                # reporting, sources, scare_markers, negators, transparent,
-                                # post_negators, speaker_words, rubrics)
+    reporting = ["пишет"]       # extra speech words, added to ingest.framing.resources's
+                                # lists: reporting (verbs of saying: quoted), labelling
+                                # (calls them, presents ... as: distanced), sources
+                                # (according to), framings (in the official version),
+                                # reportive (Konjunktiv I, мол), rejecting (denies that),
+                                # scare_markers, negators, transparent, post_negators,
+                                # speaker_words, rubrics
 
     [frames.political_prisoners]
     description = "detainees as political prisoners"
     typical_of = ["independent", "western"]     # whose framing it usually is
-    cues.en = ["political prisoner*", "prisoner* of conscience"]
+    cues.en = ["political prisoner*", "prisoner* of conscience"]   # strong cues
     cues.ru = ["политзаключённый", "узник* совести"]
+    weak.en = ["viasna"]        # weak cues: detected like the others, but one weak cue
+                                # alone (and no second cue of the frame in the article)
+                                # is too slight for first_seen / source_shift flags
     negative.en = ["former political prisoner* ... (award*|prize*)"]
     examples = [
       { language = "en", text = "Belarus holds over 1,100 political prisoners." },
@@ -46,7 +53,9 @@ text (case, Latin accents, ё→е, ў→у; apostrophes dropped, hyphens split 
 
 ``negative`` cues cancel an overlapping cue of the same frame (another sense of the word:
 "ministry of internal affairs" is not "internal affairs"). Grammatical negation ("not
-political prisoners") is handled by the language's ``negators`` in ``ingest.framing.detect``.
+political prisoners") and denial ("denies that …") are handled by the language's
+``negators`` and ``rejecting`` words in ``ingest.framing.detect``. A cue's voice and
+speaker come from the language's speech words (``ingest.framing.voice``).
 Each example must be detected as its frame in its ``voice`` (default ``own``; ``none``:
 must not be detected); a test checks this for the built-in codebooks.
 """
