@@ -82,8 +82,10 @@ def flag_voices(session: Session, flags: Sequence[Flag]) -> dict[int, str]:
     result = {}
     for flag in flags:
         uses = found.get((flag.article_ids[0], flag.frame or ""), []) if flag.article_ids else []
+        # a distancing flag that starts scare quotes is about the distanced use
+        first = "distanced" if "starts putting" in (flag.statistic or "") else "own"
         if uses:
-            voice, speaker = min(uses, key=lambda u: (u[0] != "own", u[0], VOICES.index(u[0])))
+            voice, speaker = min(uses, key=lambda u: (u[0] != first, u[0]))  # as the statistic
             result[flag.id] = describe_voice(voice, speaker)
     return result
 

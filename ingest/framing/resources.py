@@ -79,7 +79,7 @@ _EN = LanguageResources(
     labelling=(
         "(call|calls|called|calling)", "(brand|brands|branded|branding)",
         "(label|labels|labelled|labeled|labelling|labeling)", "(dub|dubs|dubbed|dubbing)",
-        "(term|terms|termed)", "(portray|portrays|portrayed|portraying)",
+        "termed", "(portray|portrays|portrayed|portraying)",
         "(depict|depicts|depicted|depicting)", "(hail|hails|hailed|hailing)",
         "(tout|touts|touted|touting)", "(see|sees|saw|seeing) ... as",
         "(paint|paints|painted|painting) ... as", "(cast|casts|casting) ... as",

@@ -20,14 +20,32 @@ _SPEAKER_TRIM = frozenset(
     _w("""
     that what which who and but as while also then later on in at of on to by in ў у в
     что то как і и а но что што що як яку co że jak i oraz kad kaip ir dass wie und aber
-    said told according that это
+    said told according that это однако аднак але но jednak
+""")
+)
+# words that open a clause, not an apposition ("Analysts believe, that Lukashenko …")
+_CLAUSE_WORDS = frozenset(
+    _w("that which who что который которые што які що który że kad dass welche")
+)
+# a speaker's name starts after these ("… as campaigners [warn]", "When Donald Trump …")
+_SUBORDINATORS = frozenset(
+    _w("as while when after because but since although though как когда пока якія як калі")
+)
+# and ends before these ("Rights groups have [called]", "The EU has not [recognised]")
+_AUXILIARIES = frozenset(
+    _w("""
+    have has had was were is are will would also repeatedly not never already were quick
+    did does do can could may might must shall should уже ужо также таксама снова зноў
+    вновь ізноў традиционно традыцыйна тоже ещё же вже також знову już także też znów
+    jau taip pat bereits schon auch erneut
 """)
 )
 # pronouns: the speaker is the one named earlier in the article
 PRONOUNS = frozenset(
     _w("""
     he she they it we i him her them он она они оно ён яна яны яно він вона вони воно on
-    ona oni one jis ji jie er sie es wir
+    ona oni one jis ji jie er sie es wir who which которые которая который которого кто
+    якія які яка хто котрі котрий który która którzy kuris kuri kurie welche
 """)
 )
 
@@ -41,6 +59,8 @@ def appositive(before: str) -> bool:
     name, apposition = _WORD.findall(pieces[0]), _WORD.findall(pieces[1])
     return (
         0 < len(name) <= 3
+        and apposition[:1] != []
+        and apposition[0].casefold() not in _CLAUSE_WORDS
         and name[0][0].isupper()
         and 0 < len(apposition) <= _SPEAKER_WORDS
         and apposition[0][0].islower()
@@ -48,6 +68,13 @@ def appositive(before: str) -> bool:
 
 
 def _clean_speaker(words: list[str]) -> str:
+    folded = [w.casefold().strip("«»„“”\"'.,") for w in words]
+    cut = [i for i, w in enumerate(folded) if w in _SUBORDINATORS]
+    if cut:  # "Belarus frees three as campaigners [warn]": the subject after "as"
+        words, folded = words[cut[-1] + 1 :], folded[cut[-1] + 1 :]
+    aux = next((i for i, w in enumerate(folded) if w in _AUXILIARIES), None)
+    if aux:  # "Rights groups have [called]", "Campaigners were quick [to warn]"
+        words = words[:aux]
     while words and words[0].casefold().strip("«»„“”\"'") in _SPEAKER_TRIM:
         words = words[1:]
     while words and words[-1].casefold().strip("«»„“”\"'.,") in _SPEAKER_TRIM:
@@ -69,6 +96,12 @@ def speaker_before(text: str, lo: int, at: int) -> str:
 
 
 def speaker_after(text: str, at: int, hi: int) -> str:
-    """The speaker named right after ``at`` ("[according to] Viasna, …")."""
+    """The speaker named right after ``at`` ("[according to] Viasna, …"): up to the next
+    clause mark; a capitalised name ends at the first lowercase word after it ("Według
+    Wiasny liczba …": Wiasny)."""
     clause = re.split(r"[,;:—–()«»„“”\".!?]", text[at:hi])[0]
-    return _clean_speaker(clause.split()[:_SPEAKER_WORDS])
+    words = clause.split()[:_SPEAKER_WORDS]
+    if words and words[0][:1].isupper():
+        lower = next((i for i, w in enumerate(words) if w[:1].islower()), len(words))
+        words = words[:lower]
+    return _clean_speaker(words)
