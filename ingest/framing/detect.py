@@ -261,7 +261,8 @@ def _read_unit(
     else:  # a live blog's "09:12 - Viasna: …" or a "Speaker: …" paragraph
         stamp = _TIMESTAMP.match(text)
         lead = stamp.end() if stamp else 0
-        speech = headline_speaker(text[lead : lead + _LEAD_CHARS], plan.speaker_words, plan.rubrics)
+        head = text[lead : lead + _LEAD_CHARS]
+        speech = headline_speaker(head, plan.speaker_words, plan.rubrics) if ":" in head else None
         if speech is not None and speech.start > 0:
             extra.append(Attribution(lead + speech.start, len(text), "quoted", speech.speaker,
                                      direct=True))  # fmt: skip
