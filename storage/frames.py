@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ingest.model.flags import FlagDraft, TimelineArticle
-from ingest.model.frames import VOICES, FrameHit, describe_voice
+from ingest.model.frames import FrameHit, describe_voice
 from storage.models import (
     Article,
     ArticleFrame,

@@ -186,8 +186,11 @@ def test_clusters_flags_timeline_digests_health(api: Api) -> None:
     assert weekly["buckets"] == [
         # "Критики называют их заложниками" is a reported framing (distanced), "was praised"
         # a speech act (quoted)
-        {"start": "2025-09-08", "articles": 5,
-         "frames": {"diplomatic_thaw": 1, "hostage_diplomacy": 2}},
+        {
+            "start": "2025-09-08",
+            "articles": 5,
+            "frames": {"diplomatic_thaw": 1, "hostage_diplomacy": 2},
+        },
         {"start": "2025-09-15", "articles": 1, "frames": {}},
     ]  # the copy of 15 September is left out; the markup article has no frames
     daily = api.client.get("/frames/timeline", params={"interval": "day", "since": "2025-09-12",
