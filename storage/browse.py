@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ingest.model.frames import describe_voice
 from storage import repo
 from storage.filters import stored_frames, stored_stories
 from storage.frames import frames_by_article
@@ -46,6 +47,12 @@ class FrameView:
     frame: str
     voice: str | None
     evidence: str | None
+    speaker: str = ""  # whose words or framing (quoted, distanced)
+
+    @property
+    def voice_note(self) -> str:
+        """The voice in plain words ("quoted from the presidential press service")."""
+        return describe_voice(self.voice, self.speaker)
 
 
 @dataclass(frozen=True)
@@ -85,8 +92,10 @@ def _ref(article: Article) -> ArticleRef:
 
 def _frames(session: Session, article_id: int) -> list[FrameView]:
     """The frames framing stored for the article, each with its evidence sentence."""
-    rows = frames_by_article(session, [article_id]).get(article_id, [])
-    return [FrameView(r["story"], r["frame"], r["voice"], r["evidence"]) for r in rows]
+    rows = frames_by_article(session, [article_id], detail=True).get(article_id, [])
+    return [
+        FrameView(r["story"], r["frame"], r["voice"], r["evidence"], r["speaker"]) for r in rows
+    ]
 
 
 def _cluster(session: Session, cluster_id: int | None) -> ClusterRef | None:

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ingest.model.digest import DigestArticle, DigestFlag, HistoryArticle
+from storage.frames import flag_voices
 from storage.models import Article, ArticleFrame, Digest, Flag, Sighting, StoryMembership
 
 timeline_time = func.coalesce(Article.published_at, Article.fetched_at)
@@ -156,6 +157,7 @@ def day_flags(session: Session, story: str, start: datetime, end: datetime) -> l
             )
         )
         articles.update({row.id: row for row in rows})
+    voices = flag_voices(session, flags)
     result = []
     for flag in flags:
         article = articles.get(flag.article_ids[0]) if flag.article_ids else None
@@ -173,6 +175,7 @@ def day_flags(session: Session, story: str, start: datetime, end: datetime) -> l
                 first_seen_at=flag.first_seen_at,
                 score=flag.score,
                 article_id=article.id if article else None,
+                voice=voices.get(flag.id),
             )
         )
     return result

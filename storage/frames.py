@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ingest.model.flags import FlagDraft, TimelineArticle
-from ingest.model.frames import FrameHit
+from ingest.model.frames import FrameHit, describe_voice
 from storage.models import (
     Article,
     ArticleFrame,
@@ -53,6 +53,8 @@ def replace_frames(
             evidence=hit.evidence,
             sentence_index=hit.sentence_index,
             cue=hit.cue,
+            strength=hit.strength,
+            speaker=hit.speaker[:200],
             scoring_version=version,
         )
         for hit in hits
@@ -61,8 +63,38 @@ def replace_frames(
         connection.execute(insert(_FRAMES), rows)
 
 
-def frames_by_article(session: Session, ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
-    """Export shape: {"story", "frame", "voice", "evidence"} per stored frame."""
+def flag_voices(session: Session, flags: Sequence[Flag]) -> dict[int, str]:
+    """Flag id -> the voice, in plain words, in which the article that raised it uses the
+    flag's frame (own first, as the flag's statistic reads it; "quoted from …", "reported
+    as …'s framing"). Flags without a frame are left out."""
+    wanted = {(f.article_ids[0], f.frame) for f in flags if f.frame and f.article_ids}
+    ids = sorted({article_id for article_id, _ in wanted})
+    found: dict[tuple[int, str], list[tuple[str, str]]] = defaultdict(list)
+    for start in range(0, len(ids), ID_CHUNK):
+        rows = session.execute(
+            select(ArticleFrame.article_id, ArticleFrame.frame, ArticleFrame.voice,
+                   ArticleFrame.speaker, ArticleFrame.strength)
+            .where(ArticleFrame.article_id.in_(ids[start : start + ID_CHUNK]))
+        )  # fmt: skip
+        for article_id, frame, voice, speaker, strength in rows:
+            if (article_id, frame) in wanted and strength == "strong":
+                found[article_id, frame].append((voice, speaker))
+    result = {}
+    for flag in flags:
+        uses = found.get((flag.article_ids[0], flag.frame or ""), []) if flag.article_ids else []
+        # a distancing flag that starts scare quotes is about the distanced use
+        first = "distanced" if "starts putting" in (flag.statistic or "") else "own"
+        if uses:
+            voice, speaker = min(uses, key=lambda u: (u[0] != first, u[0]))  # as the statistic
+            result[flag.id] = describe_voice(voice, speaker)
+    return result
+
+
+def frames_by_article(
+    session: Session, ids: Sequence[int], detail: bool = False
+) -> dict[int, list[dict[str, Any]]]:
+    """Export shape: {"story", "frame", "voice", "evidence"} per stored frame; with
+    ``detail``, also "speaker" and "strength"."""
     result: dict[int, list[dict[str, Any]]] = defaultdict(list)
     rows = session.scalars(
         select(ArticleFrame)
@@ -70,9 +102,11 @@ def frames_by_article(session: Session, ids: Sequence[int]) -> dict[int, list[di
         .order_by(ArticleFrame.article_id, ArticleFrame.story, ArticleFrame.id)
     )
     for row in rows:
-        result[row.article_id].append(
-            {"story": row.story, "frame": row.frame, "voice": row.voice, "evidence": row.evidence}
-        )
+        record = {"story": row.story, "frame": row.frame, "voice": row.voice,
+                  "evidence": row.evidence}  # fmt: skip
+        if detail:
+            record |= {"speaker": row.speaker, "strength": row.strength}
+        result[row.article_id].append(record)
     return result
 
 
@@ -195,17 +229,21 @@ def story_timeline(session: Session, story: str) -> list[TimelineArticle]:
         .where(StoryMembership.story == story, Article.duplicate_of.is_(None))
     ).all()
     uses: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    weak: dict[int, list[tuple[str, str]]] = defaultdict(list)
     frame_rows = connection.execute(
-        select(ArticleFrame.article_id, ArticleFrame.frame, ArticleFrame.voice).where(
-            ArticleFrame.story == story
-        )
+        select(
+            ArticleFrame.article_id, ArticleFrame.frame, ArticleFrame.voice, ArticleFrame.strength
+        ).where(ArticleFrame.story == story)
     )
-    for article_id, frame, voice in frame_rows:
+    for article_id, frame, voice, strength in frame_rows:
         uses[article_id].append((frame, voice))
+        if strength == "weak":
+            weak[article_id].append((frame, voice))
     return [
-        TimelineArticle(article_id, outlet, group, stamp, tuple(sorted(uses.get(article_id, ()))))
+        TimelineArticle(article_id, outlet, group, stamp, tuple(sorted(uses.get(article_id, ()))),
+                        tuple(sorted(weak.get(article_id, ()))))
         for article_id, outlet, group, stamp in rows
-    ]
+    ]  # fmt: skip
 
 
 def _evidence_index(

@@ -307,6 +307,10 @@ class ArticleFrame(Base):
     evidence: Mapped[str] = mapped_column(Text)
     sentence_index: Mapped[int] = mapped_column()
     cue: Mapped[str] = mapped_column(Text)
+    # "strong" | "weak" (one weak cue only: no first_seen / source_shift flag on it alone)
+    strength: Mapped[str] = mapped_column(String(8), default="strong", server_default="strong")
+    # whose words (quoted) or framing (distanced) it is, as the article names them
+    speaker: Mapped[str] = mapped_column(String(200), default="", server_default="")
     # Codebook fingerprint and algorithm version the frame was computed with (rescore).
     scoring_version: Mapped[str] = mapped_column(String(80))
 

@@ -212,6 +212,7 @@ def test_article_detail(api: Api) -> None:
     assert original["duplicate_of"] is None
     quoted = [f for f in original["frames"] if f["frame"] == "hostage_diplomacy"]
     assert quoted[0]["voice"] == "quoted" and "traded like hostages" in quoted[0]["evidence"]
+    assert quoted[0]["speaker"] == "critics" and quoted[0]["voice_note"] == "quoted from critics"
     assert [d["id"] for d in original["duplicates"]] == [api.ids["copy_en"]]
     assert original["sightings"][0]["source"] == "westwire"
     assert original["stories"][0]["story"] == "belarus-prisoners"
@@ -232,7 +233,13 @@ def test_clusters_flags_timeline_digests_health(api: Api) -> None:
     weekly = api.client.get("/frames/timeline", params={"voice": "quoted"}).json()
     assert weekly["story"] == "belarus-prisoners" and weekly["interval"] == "week"
     assert weekly["buckets"] == [
-        {"start": "2025-09-08", "articles": 5, "frames": {"hostage_diplomacy": 3}},
+        # "Критики называют их заложниками" is a reported framing (distanced), "was praised"
+        # a speech act (quoted)
+        {
+            "start": "2025-09-08",
+            "articles": 5,
+            "frames": {"diplomatic_thaw": 1, "hostage_diplomacy": 2},
+        },
         {"start": "2025-09-15", "articles": 1, "frames": {}},
     ]  # the copy of 15 September is left out; the markup article has no frames
     daily = api.client.get("/frames/timeline", params={"interval": "day", "since": "2025-09-12",
@@ -304,7 +311,9 @@ def test_the_web_page_searches_and_escapes(api: Api) -> None:
     assert "No frames found" in article.text and 'href="javascript:' not in article.text
     original = api.client.get(f"/ui/articles/{api.ids['release_en']}").text
     assert 'href="https://westwire.example/news/release_en"' in original
-    assert re.search(r">hostage_diplomacy</a></td><td data-label=\"voice\">quoted</td>", original)
+    assert re.search(
+        r">hostage_diplomacy</a></td><td data-label=\"voice\">quoted from critics</td>", original
+    )
     assert f"/ui/articles/{api.ids['copy_en']}" in original  # its copy is listed
 
 

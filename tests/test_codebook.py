@@ -194,3 +194,23 @@ def test_unknown_builtin_and_missing_file(tmp_path: Path) -> None:
     (tmp_path / "latin1.toml").write_bytes(b'name = "\xe9"\n')
     with pytest.raises(ConfigError, match="cannot read it"):
         load_codebook("latin1.toml", base_dir=tmp_path)
+
+
+def test_weak_cues_are_parsed_and_change_the_fingerprint() -> None:
+    strong = parse_codebook('name = "t"\n[frames.thaw]\ncues.en = ["thaw", "dialogue"]\n')
+    weak = parse_codebook('name = "t"\n[frames.thaw]\ncues.en = ["thaw"]\nweak.en = ["dialogue"]\n')
+    assert [(c.pattern, c.strength) for c in weak.frames[0].cues] == [
+        ("thaw", "strong"), ("dialogue", "weak")
+    ]  # fmt: skip
+    assert strong.fingerprint != weak.fingerprint
+    hits = detect_frames(weak, "", "A dialogue began.", "en")
+    assert [(h.frame, h.strength) for h in hits] == [("thaw", "weak")]
+    with pytest.raises(ConfigError, match=re.escape("frames.thaw.weak.en[0]")):
+        parse_codebook('name = "t"\n[frames.thaw]\ncues.en = ["thaw"]\nweak.en = ["(a"]\n')
+
+
+def test_builtin_codebook_has_weak_cues_and_every_language() -> None:
+    weak = {c.language for f in BUILTIN.frames for c in f.cues if c.strength == "weak"}
+    assert weak >= {"en", "ru", "be", "uk", "pl", "lt", "de"}
+    for frame in BUILTIN.frames:
+        assert {c.language for c in frame.cues} >= {"en", "ru", "be", "uk", "pl", "lt", "de"}

@@ -67,7 +67,7 @@ def test_numbers_flags_clusters_and_midnight(
     assert "Evening report, the day before" not in md  # 23:50 on the 10th in Minsk
     assert "first seen 13:00" in md  # no publication time: first seen 10:00 UTC
     flags = _section(md, "New framing flags")
-    assert "**voice shift** · hostage diplomacy · herald.example" in flags
+    assert "**voice shift** · hostage diplomacy · in its own voice · herald.example" in flags
     assert f"> {cov.OWN}" in flags or "> Herald: the hostages of Minsk" in flags
     assert "(<https://herald.example/news/11>)" in flags
     assert "First use of" not in md  # first_seen flags belong to earlier days

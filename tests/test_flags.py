@@ -296,3 +296,22 @@ def test_day_digests_find_the_earliest_changed_day() -> None:
     assert first_changed_day(before, day_digests(month[1:], {}, TZ)) == (
         month[0].when.astimezone(TZ).date()
     )  # deleted
+
+
+def test_one_weak_cue_neither_dates_a_frame_nor_shifts_a_voice() -> None:
+    """first_seen and source_shift need a strong use: one weak cue (a bare "dialogue")
+    in an early article does not set the frame's first day."""
+    weak = ("diplomatic_thaw", "own")
+    rows = [replace(_a(1, 0, "wire.example", "western", weak), weak=(weak,))]
+    rows += [
+        _a(i, i, "herald.example", "western", ("diplomatic_thaw", "quoted")) for i in (2, 3, 4)
+    ]
+    rows.append(replace(_a(5, 5, "herald.example", "western", weak), weak=(weak,)))
+    assert "first_seen:diplomatic_thaw" in _keys(rows)  # the quoted uses are strong
+    assert _keys(rows)["first_seen:diplomatic_thaw"].date() == (T0 + timedelta(days=2)).date()
+    assert "source_shift:diplomatic_thaw:herald.example" not in _keys(rows)
+    rows.append(_a(6, 6, "herald.example", "western", ("diplomatic_thaw", "own")))  # strong
+    shift = _keys(rows)["source_shift:diplomatic_thaw:herald.example"]
+    assert shift.date() == (T0 + timedelta(days=6)).date()
+    only_weak = [replace(_a(1, 0, "wire.example", "western", weak), weak=(weak,))]
+    assert _keys(only_weak) == {}

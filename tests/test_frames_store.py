@@ -151,6 +151,10 @@ def test_flags_cli_lists_and_reviews(
     assert json.loads(again.out)[0]["note"] == "seen"
     missing = run_cli("--config", str(config), "flags", "dismiss", "999999")
     assert missing.code == 2 and "no flag with id 999999" in missing.err
+    table = run_cli("--config", str(config), "flags", "--kind", "first_seen")
+    assert table.code == 0 and "quoted from An exiled" in table.out, table.out  # the voice,
+    shifts_table = run_cli("--config", str(config), "flags", "--kind", "source_shift")
+    assert "in its own voice" in shifts_table.out  # in plain words
     usage = run_cli("--config", str(config), "frames", "--format", "json")
     hostage = next(r for r in json.loads(usage.out) if r["frame"] == "hostage_diplomacy")
     assert hostage["quoted"] == 3 and hostage["own"] == 1

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from ingest.framing.codebook import Codebook, load_codebook, parse_codebook
 from ingest.framing.detect import compile_codebook, detect_frames, find_mentions, scoring_version
 from ingest.framing.sentences import find_quotes, split_sentences, tokenize
-from ingest.model.frames import EVIDENCE_CHARS, FrameHit
+from ingest.model.frames import EVIDENCE_CHARS, FrameHit, describe_voice
 from ingest.pipeline.extract import extract_article
 
 FIXTURES = Path(__file__).parent / "data" / "framing"
@@ -327,3 +327,87 @@ def test_detect_never_fails_on_arbitrary_text(text: str, language: str | None) -
     codebook = load_codebook("builtin:belarus-prisoners")
     for hit in detect_frames(codebook, text[:40], text, language):
         assert len(hit.evidence) <= EVIDENCE_CHARS
+
+
+# ------------------------------------------------------------------------ voice and speaker
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "language", "expected"),
+    [
+        ("", "Глава государства помиловал 16 человек, сообщила пресс-служба президента.", "ru",
+         {("humanitarian_pardon", "quoted", "пресс-служба президента")}),
+        ("", "State media presented the release as yet another act of the president's mercy.",
+         "en", {("humanitarian_pardon", "distanced", "State media")}),
+        ("", "What Minsk calls humanism came a day after the US lifted sanctions on Belavia.",
+         "en", {("humanitarian_pardon", "distanced", "Minsk"), ("transactional_deal", "own", "")}),
+        ("", "This is not humanism; it is a trade in people.", "en",
+         {("hostage_diplomacy", "own", "")}),
+        ("", "Это не гуманизм, а торговля людьми.", "ru", {("hostage_diplomacy", "own", "")}),
+        ("", "Natallia, a Viasna volunteer, said the releases had changed little. New cases are "
+         "opened every day.", "en", {("revolving_door", "quoted", "Natallia, a Viasna volunteer")}),
+        ("", "“I was told nothing.\n\n“They drove us to the border and deported us without "
+         "passports,” said one of the freed men.", "en",
+         {("forced_exile", "quoted", "one of the freed men")}),
+        ("", "They were never criminals, they were people who wanted a fair election,” said the "
+         "daughter of one prisoner.", "en",
+         {("political_prisoners", "quoted", "the daughter of one prisoner"),
+          ("regime_legitimacy", "quoted", "the daughter of one prisoner")}),
+        ("", "Палітык напісаў у тэлеграме: „Сённяшнія вызваленыя — закладнікі", "be",
+         {("hostage_diplomacy", "quoted", "Палітык")}),
+        ("Prisoners traded for potash relief — opposition", "", "en",
+         {("transactional_deal", "quoted", "opposition")}),
+        ("", "Lukaschenko sagte am Freitag, Belarus werde selbst entscheiden, wen es begnadige."
+         "\n\nDie Verurteilten seien keine politischen Gefangenen, sondern Kriminelle.", "de",
+         {("humanitarian_pardon", "quoted", "Lukaschenko"),
+          ("criminals_extremists", "quoted", "Lukaschenko")}),
+        ("", "Official media portray every Western statement on the prisoners as meddling in the "
+         "country's internal affairs.", "en",
+         {("sovereignty_interference", "distanced", "Official media")}),
+        ("", "Belarus holds these people as hostages. “They are hostages,” the rapporteur "
+         "said.", "en",
+         {("hostage_diplomacy", "own", ""), ("hostage_diplomacy", "quoted", "the rapporteur")}),
+    ],
+)  # fmt: skip
+def test_voice_and_speaker(
+    codebook: Codebook, title: str, text: str, language: str, expected: set[tuple[str, str, str]]
+) -> None:
+    """Attribution follows the text: postposed and appositive speakers, reported framings
+    (distanced), rejected framings (no hit), speech that runs on past the sentence or the
+    paragraph naming the speaker (German Konjunktiv I), cut and multi-paragraph quotations
+    and 'claim — Speaker' headlines."""
+    hits = detect_frames(codebook, title, text, language)
+    assert {(h.frame, h.voice, h.speaker) for h in hits} == expected
+
+
+def test_narration_resumes_with_a_new_paragraph(codebook: Codebook) -> None:
+    text = "The envoy said the releases were part of a deal.\nThe regime calls them criminals."
+    hits = detect_frames(codebook, "", text, "en")
+    assert {(h.frame, h.voice) for h in hits} >= {("transactional_deal", "quoted")}
+    assert ("criminals_extremists", "distanced") in {(h.frame, h.voice) for h in hits}
+
+
+def test_strength_one_weak_cue_or_two_or_a_strong_one(codebook: Codebook) -> None:
+    def strength(text: str) -> dict[str, str]:
+        return {h.frame: h.strength for h in detect_frames(codebook, "", text, "en")}
+
+    assert strength("Minsk wants a dialogue.") == {"diplomatic_thaw": "weak"}
+    assert strength("Minsk wants a dialogue and praised the envoy.") == {
+        "diplomatic_thaw": "strong"
+    }
+    assert strength("Relations are thawing: a thaw.") == {"diplomatic_thaw": "strong"}
+
+
+@pytest.mark.parametrize(
+    ("voice", "speaker", "words"),
+    [
+        ("own", "", "in its own voice"),
+        ("quoted", "the presidential press service", "quoted from the presidential press service"),
+        ("quoted", "", "quoted"),
+        ("distanced", "state media", "reported as state media's framing"),
+        ("distanced", "Western governments", "reported as Western governments' framing"),
+        ("distanced", "", "in scare quotes or reported as others' framing"),
+    ],
+)
+def test_voice_in_plain_words(voice: str, speaker: str, words: str) -> None:
+    assert describe_voice(voice, speaker) == words

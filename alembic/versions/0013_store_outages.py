@@ -1,7 +1,7 @@
 """store outages: the times the service found the store unusable, for status and digests
 
-Revision ID: 0013_store_outages
-Revises: 0010
+Revision ID: 0013
+Revises: 0011
 Create Date: 2026-12-06 21:40:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_store_outages"
-down_revision = "0010"
+revision = "0013"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

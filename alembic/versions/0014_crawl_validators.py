@@ -3,8 +3,8 @@
 A re-crawl sends them back (If-None-Match / If-Modified-Since), so an unchanged listing or
 sitemap answers 304 and its links are not read again.
 
-Revision ID: 0014_crawl_validators
-Revises: 0010
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-02 10:00:00
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_crawl_validators"
-down_revision = "0010"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -65,10 +65,11 @@ def flags(
     with opened_store(settings) as factory, unit_of_work(factory) as session:
         rows = frames.list_flags(session, story, kinds, statuses, since_utc, limit)
         records = [frames.flag_record(f) for f in rows]
+        voices = frames.flag_voices(session, rows)
     if fmt != "table":
         write_records(records, fmt, sys.stdout)
         return
-    _print_flags(records)
+    _print_flags(records, voices)
 
 
 FLAG_COLUMNS = (
@@ -77,6 +78,7 @@ FLAG_COLUMNS = (
     Column("first seen", head=True),
     Column("status", head=True),
     Column("frame"),
+    Column("voice", prose=True),
     Column("source"),
     Column("score", right=True),
     Column("statistic", prose=True),
@@ -84,13 +86,14 @@ FLAG_COLUMNS = (
 )
 
 
-def _print_flags(records: list[dict[str, Any]]) -> None:
+def _print_flags(records: list[dict[str, Any]], voices: dict[int, str]) -> None:
     rows = []
     for r in records:
         evidence = r["evidence"][0] if r["evidence"] else ""
         rows.append((
             f"#{r['id']}", r["kind"], r["first_seen_at"][:10], r["status"],
-            r["frame"] or r["phrase"] or "—", r["source"] or "—", f"{r['score']:.1f}",
+            r["frame"] or r["phrase"] or "—", voices.get(r["id"], "—"), r["source"] or "—",
+            f"{r['score']:.1f}",
             r["statistic"], Text(f"“{evidence}”", style="italic") if evidence else "—",
         ))  # fmt: skip
     title = f"{count(len(rows), 'flag')}, newest on the timeline first"

@@ -11,10 +11,13 @@ with ``since``).
 
 Kinds (each draft states its statistic in plain words):
 
-* ``first_seen`` — the first article in the story using a frame, in any voice.
-* ``source_shift`` — an outlet uses a frame in its own voice for the first time after at
-  least ``SHIFT_MIN_PRIOR`` of its articles in the story that only quoted the frame or did
-  not use it. Scored higher when the frame is typical of the other camp (a state-media
+* ``first_seen`` — the first article in the story using a frame, in any voice, with a
+  strong cue or two cue occurrences (one weak cue, e.g. a bare "regime" or "dialogue",
+  does not date a frame).
+* ``source_shift`` — an outlet uses a frame in its own voice (strongly, as above) for the
+  first time after at least ``SHIFT_MIN_PRIOR`` of its articles in the story that only
+  quoted the frame or did not use it; an own use resting on one weak cue counts as
+  neither. Scored higher when the frame is typical of the other camp (a state-media
   frame entering an independent or Western outlet, or the reverse): ``camps`` maps each
   outlet group to its camp (the config's ``group_camps``), the codebook's ``typical_of``
   names camps.
@@ -92,7 +95,7 @@ def day_digests(
     for day, articles in days.items():
         digest = hashlib.blake2b(digest_size=8)
         for a in sorted(articles, key=lambda a: a.id):
-            facts = (a.id, a.outlet, a.group, a.when.isoformat(), a.uses, extras.get(a.id))
+            facts = (a.id, a.outlet, a.group, a.when.isoformat(), a.uses, a.weak, extras.get(a.id))
             digest.update(repr(facts).encode())
         digests[day.isoformat()] = digest.hexdigest()
     return digests
@@ -108,8 +111,11 @@ def first_seen(ordered: Sequence[TimelineArticle]) -> Iterable[FlagDraft]:
     seen: set[str] = set()
     for article in ordered:
         for frame in sorted({name for name, _ in article.uses} - seen):
+            voices = article.strong_voices(frame)
+            if not voices:
+                continue  # one weak cue: not enough to date the frame by
             seen.add(frame)
-            voice = "own" if "own" in article.voices(frame) else sorted(article.voices(frame))[0]
+            voice = "own" if "own" in voices else sorted(voices)[0]
             yield FlagDraft(
                 key=f"first_seen:{frame}", kind="first_seen", frame=frame, source=article.outlet,
                 article_ids=(article.id,), first_seen_at=article.when,
@@ -143,6 +149,8 @@ def source_shifts(
                 if "own" not in voices[frame]:
                     quoted[frame].append(article.id)
                     continue
+                if "own" not in article.strong_voices(frame):
+                    continue  # its own use rests on one weak cue: neither a shift nor quoting
                 done.add(frame)  # used plainly from the start (index < minimum): no shift
                 if index >= SHIFT_MIN_PRIOR:
                     camp = camps.get(article.group or "") or None

@@ -16,15 +16,22 @@ Format::
 
     [languages.ru]              # optional, per language
     stemmer = "russian"         # a Snowball algorithm: bare cue words match by stem
-    reporting = ["пишет"]       # extra verbs of saying (see ingest.framing.voice for all lists:
-                                # reporting, sources, scare_markers, negators, transparent,
-                                # post_negators, speaker_words, rubrics)
+    reporting = ["пишет"]       # extra speech words, added to ingest.framing.resources's
+                                # lists: reporting (verbs of saying: quoted), labelling
+                                # (calls them, presents ... as: distanced), sources
+                                # (according to), framings (in the official version),
+                                # reportive (Konjunktiv I, мол), rejecting (denies that),
+                                # scare_markers, negators, transparent, post_negators,
+                                # speaker_words, rubrics
 
     [frames.political_prisoners]
     description = "detainees as political prisoners"
     typical_of = ["independent", "western"]     # whose framing it usually is
-    cues.en = ["political prisoner*", "prisoner* of conscience"]
+    cues.en = ["political prisoner*", "prisoner* of conscience"]   # strong cues
     cues.ru = ["политзаключённый", "узник* совести"]
+    weak.en = ["viasna"]        # weak cues: detected like the others, but one weak cue
+                                # alone (and no second cue of the frame in the article)
+                                # is too slight for first_seen / source_shift flags
     negative.en = ["former political prisoner* ... (award*|prize*)"]
     examples = [
       { language = "en", text = "Belarus holds over 1,100 political prisoners." },
@@ -46,7 +53,9 @@ text (case, Latin accents, ё→е, ў→у; apostrophes dropped, hyphens split 
 
 ``negative`` cues cancel an overlapping cue of the same frame (another sense of the word:
 "ministry of internal affairs" is not "internal affairs"). Grammatical negation ("not
-political prisoners") is handled by the language's ``negators`` in ``ingest.framing.detect``.
+political prisoners") and denial ("denies that …") are handled by the language's
+``negators`` and ``rejecting`` words in ``ingest.framing.detect``. A cue's voice and
+speaker come from the language's speech words (``ingest.framing.voice``).
 Each example must be detected as its frame in its ``voice`` (default ``own``; ``none``:
 must not be detected); a test checks this for the built-in codebooks.
 """
@@ -67,10 +76,10 @@ import Stemmer
 
 from ingest.config.edit import toml_string
 from ingest.config.settings import StorySettings
+from ingest.framing.resources import RESOURCE_KEYS, LanguageResources
 from ingest.framing.sentences import fold_words
-from ingest.framing.voice import RESOURCE_KEYS, LanguageResources
 from ingest.model.errors import ConfigError
-from ingest.model.frames import VOICES
+from ingest.model.frames import VOICES, Strength
 
 FORMAT_VERSION = 1
 BUILTIN_PREFIX = "builtin:"
@@ -82,7 +91,7 @@ _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 _BUILTIN_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _TOP_KEYS = {"format", "name", "description", "extends", "languages", "frames"}
 MAX_EXTENDS = 4
-_FRAME_KEYS = {"description", "typical_of", "cues", "negative", "examples"}
+_FRAME_KEYS = {"description", "typical_of", "cues", "weak", "negative", "examples"}
 _EXAMPLE_KEYS = {"language", "text", "voice"}
 
 
@@ -99,6 +108,7 @@ class Cue:
     pattern: str  # as written in the codebook
     language: str
     words: tuple[CueWord, ...]
+    strength: Strength = "strong"  # "weak": alone, too slight to date a frame by
 
 
 @dataclass(frozen=True)
@@ -182,7 +192,13 @@ def _parse_word(item: str, stemmed: bool, where: str) -> list[CueWord]:
     return [CueWord(((kind, form),)) for kind, form in zip(kinds, forms, strict=True)]
 
 
-def parse_cue(pattern: str, language: str, stemmed: bool = False, where: str = "cue") -> Cue:
+def parse_cue(
+    pattern: str,
+    language: str,
+    stemmed: bool = False,
+    where: str = "cue",
+    strength: Strength = "strong",
+) -> Cue:
     """A cue pattern (see the module docstring) as matchable words; ConfigError if bad."""
     if not isinstance(pattern, str) or not pattern.strip():
         raise ConfigError(f"{where}: expected a non-empty string, got {pattern!r}")
@@ -201,7 +217,7 @@ def parse_cue(pattern: str, language: str, stemmed: bool = False, where: str = "
         words.extend(parsed)
     if gap:
         raise ConfigError(f"{where}: '...' must stand between two words in {pattern!r}")
-    return Cue(pattern, language, tuple(words))
+    return Cue(pattern, language, tuple(words), strength)
 
 
 # ------------------------------------------------------------------------ validation
@@ -245,7 +261,9 @@ def _parse_language(code: str, table: Any, where: str) -> Language:
     return Language(code, stemmer, LanguageResources(**extra))
 
 
-def _parse_cues(table: Any, stemmers: dict[str, bool], where: str) -> tuple[Cue, ...]:
+def _parse_cues(
+    table: Any, stemmers: dict[str, bool], where: str, strength: Strength = "strong"
+) -> tuple[Cue, ...]:
     _expect(table, dict, where, "a table of language = [cue patterns]")
     cues = []
     for language, patterns in table.items():
@@ -253,7 +271,8 @@ def _parse_cues(table: Any, stemmers: dict[str, bool], where: str) -> tuple[Cue,
             raise ConfigError(f"{where}.{language}: language code must be 2-3 lowercase letters")
         for i, pattern in enumerate(_strings(patterns, f"{where}.{language}")):
             stemmed = stemmers.get(language, False)
-            cues.append(parse_cue(pattern, language, stemmed, f"{where}.{language}[{i}]"))
+            where_i = f"{where}.{language}[{i}]"
+            cues.append(parse_cue(pattern, language, stemmed, where_i, strength))
     return tuple(cues)
 
 
@@ -276,6 +295,7 @@ def _parse_frame(name: str, table: Any, stemmers: dict[str, bool]) -> Frame:
     _check_keys(table, _FRAME_KEYS, where)
     description = _expect(table.get("description", ""), str, f"{where}.description", "a string")
     cues = _parse_cues(table.get("cues", {}), stemmers, f"{where}.cues")
+    cues += _parse_cues(table.get("weak", {}), stemmers, f"{where}.weak", "weak")
     if not cues:
         raise ConfigError(f"{where}.cues: a frame needs at least one cue")
     examples = _expect(table.get("examples", []), list, f"{where}.examples", "an array")
@@ -291,7 +311,7 @@ def _parse_frame(name: str, table: Any, stemmers: dict[str, bool]) -> Frame:
 
 def _fingerprint(data: dict[str, Any]) -> str:
     frames = {
-        name: {k: v for k, v in table.items() if k in ("cues", "negative")}
+        name: {k: v for k, v in table.items() if k in ("cues", "weak", "negative")}
         for name, table in data.get("frames", {}).items()
     }
     scored = {"languages": data.get("languages", {}), "frames": frames, "order": list(frames)}

@@ -17,11 +17,20 @@ How an article is read:
    political prisoners", "не являются политзаключёнными", "не палітвязні", "no deal"); or
    a post-negator follows it ("политзаключённых нет"). A negated cue is no hit in any
    voice: "they are not political prisoners" does not frame them as such, whoever says it.
-   "not only political prisoners" is not negated ("only" is not transparent).
-4. Each remaining match gets its voice (``ingest.framing.voice``).
+   "not only political prisoners" is not negated ("only" is not transparent); a cue that
+   opens with a negator is not negated by a second one inside it ("без каких-либо
+   документов", "without any documents"). A match is also dropped when it stands in what
+   a verb of denial rejects ("the State Department denies that sanctions were eased in
+   exchange", "отрицают, что …"; a term in quotation marks there is held at arm's
+   length instead: distanced). A rejected framing is no use in any voice.
+4. Each remaining match gets its voice and speaker (``ingest.framing.voice``); who is
+   speaking carries from sentence to sentence (``ingest.framing.speech``).
 5. ``detect_frames`` keeps one hit per frame and voice, with the sentence holding most of
    that frame's matches in that voice as evidence (the earliest on ties), trimmed to
-   ``EVIDENCE_CHARS`` around the cue.
+   ``EVIDENCE_CHARS`` around the cue, the speaker the rules found, and a strength:
+   ``strong`` when a strong cue of the frame is among them or the frame occurs twice in
+   the article, ``weak`` for one weak cue alone (the codebook's ``weak`` lists; flags
+   need a strong use, ``ingest.flags.rules``).
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ from functools import lru_cache
 import Stemmer
 
 from ingest.framing.codebook import Codebook, Cue, CueWord, parse_cue
+from ingest.framing.resources import DEFAULT_RESOURCES, LanguageResources
 from ingest.framing.sentences import (
     CueIndex,
     Match,
@@ -50,21 +60,21 @@ from ingest.framing.sentences import (
     split_sentences,
     tokenize,
 )
+from ingest.framing.speech import Carry, read_speech, rejected, speaks
 from ingest.framing.voice import (
-    DEFAULT_RESOURCES,
-    LanguageResources,
-    SpeechContext,
+    Attribution,
     classify_voice,
-    headline_speaker_end,
+    headline_speaker,
     is_dash_speech,
-    reported_spans,
 )
 from ingest.model.frames import EVIDENCE_CHARS, VOICES, FrameHit, Voice
 
-ALGORITHM_VERSION = "1"
+ALGORITHM_VERSION = "2"
 _NEGATION_WINDOW = 3
 _FAMILIES = {"ru": ("ru", "be", "uk"), "be": ("ru", "be", "uk"), "uk": ("ru", "be", "uk")}
 _SENTENCE_BREAK = re.compile(r"[,;.!?()]")
+_TIMESTAMP = re.compile(r"\d{1,2}[:.]\d{2}\s*[-–—]?\s*")
+_LEAD_CHARS = 60  # how far into a paragraph a "Speaker:" may end
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,8 @@ class FrameMention:
     sentence: str
     start: int  # offsets of ``matched`` in ``sentence``
     end: int
+    speaker: str = ""  # whose words or framing (quoted, distanced), as the text names it
+    strong: bool = True  # matched a strong cue (see the codebook's ``weak`` cues)
 
 
 # ------------------------------------------------------------------------ the plan
@@ -114,7 +126,9 @@ class _Plan:
     """Everything compiled for one set of languages: one index over the frames' cues and
     negatives and the languages' speech and negation patterns, matched in one pass."""
 
-    def __init__(self, codebook: Codebook, languages: frozenset[str]) -> None:
+    def __init__(
+        self, codebook: Codebook, languages: frozenset[str], speech: frozenset[str]
+    ) -> None:
         stemmers = {lang.code: lang.stemmer for lang in codebook.languages if lang.stemmer}
         positive, negative = [], []
         for label, frame in enumerate(codebook.frames):
@@ -123,17 +137,23 @@ class _Plan:
             negative += [_compile_cue(c, label, stemmers) for c in frame.negative
                          if c.language in languages]  # fmt: skip
         self.names = codebook.frame_names()
+        cues = [c for frame in codebook.frames for c in frame.cues if c.language in languages]
+        self.weak = frozenset(i for i, cue in enumerate(cues) if cue.strength == "weak")
         res = LanguageResources()
-        for code in sorted(languages):
+        for code in sorted(languages | speech):
             res = res.extended(DEFAULT_RESOURCES.get(code, LanguageResources()))
             if (lang := codebook.language(code)) is not None:
                 res = res.extended(lang.resources)
         groups = {
             "frames": positive, "negative": negative,
             "reporting": _resource_patterns(res.reporting),
+            "labelling": _resource_patterns(res.labelling),
             "sources": _resource_patterns(res.sources),
+            "framings": _resource_patterns(res.framings),
+            "reportive": _resource_patterns(res.reportive),
             "scare": _resource_patterns(res.scare_markers),
             "negators": _resource_patterns(res.negators),
+            "rejecting": _resource_patterns(res.rejecting),
         }  # fmt: skip
         patterns: list[Pattern] = []
         self.starts: list[int] = []
@@ -164,8 +184,11 @@ def _negated(plan: _Plan, para: Passage, negators: list[Match], cue: Match, hi: 
     pid, first, end = cue
     forms = para.tokens.forms
     own_words = {text for word in plan.index.patterns[pid].words for _, text in word}
+    # a cue that opens with a negator ("without any documents", "bez żadnych") is not
+    # negated by the second one inside it: Slavic negation concords
+    concord = any(start == first for _, start, _ in negators)
     for _, start, stop in negators:
-        if first < start < end - 1 and forms[start] not in own_words:
+        if first < start < end - 1 and forms[start] not in own_words and not concord:
             return True
         if (
             stop <= first
@@ -182,24 +205,6 @@ def _negated(plan: _Plan, para: Passage, negators: list[Match], cue: Match, hi: 
     return False
 
 
-def _speech(
-    para: Passage, sentence: tuple[int, int], found: dict[str, list[Match]],
-    quotes: tuple[Quote, ...], extra: list[tuple[int, int]],
-) -> SpeechContext:  # fmt: skip
-    in_scare = {k for _, first, end in found["scare"] for k in range(first, end)}
-
-    def spoken(matches: list[Match]) -> list[tuple[int, int]]:
-        spans = [para.span(first, end) for _, first, end in matches if first not in in_scare]
-        return [s for s in spans if not any(q.contains(*s) for q in quotes)]
-
-    verbs, sources = spoken(found["reporting"]), spoken(found["sources"])
-    reported = reported_spans(para.text, sentence, verbs, sources) + extra
-    scare_ends = tuple(para.span(first, end)[1] for _, first, end in found["scare"])
-    return SpeechContext(
-        para.text, sentence, quotes, tuple(reported), bool(verbs or sources), scare_ends
-    )
-
-
 def _cancelled(plan: _Plan, negatives: list[Match], cue: Match) -> bool:
     label = plan.index.patterns[cue[0]].label
     return any(
@@ -210,14 +215,16 @@ def _cancelled(plan: _Plan, negatives: list[Match], cue: Match) -> bool:
 
 def _read_sentence(
     plan: _Plan, para: Passage, sentence: tuple[int, int], index: int,
-    quotes: tuple[Quote, ...], extra: list[tuple[int, int]],
+    quotes: tuple[Quote, ...], extra: list[Attribution], carry: Carry,
 ) -> list[FrameMention]:  # fmt: skip
     lo = bisect.bisect_left(para.tokens.starts, sentence[0])
     hi = bisect.bisect_left(para.tokens.starts, sentence[1])
     found = plan.find(para, lo, hi)
-    if not found["frames"]:
+    if not found["frames"]:  # only the speech that runs on into the next sentence matters
+        if carry.open is not None or speaks(found):
+            read_speech(para, sentence, found, quotes, extra, carry)
         return []
-    context: SpeechContext | None = None
+    context = read_speech(para, sentence, found, quotes, extra, carry)
     mentions, seen = [], set()
     text = para.text[sentence[0] : sentence[1]]
     for match in found["frames"]:
@@ -225,35 +232,46 @@ def _read_sentence(
         if (pattern.label, match[1]) in seen or _cancelled(plan, found["negative"], match):
             continue
         seen.add((pattern.label, match[1]))
-        if _negated(plan, para, found["negators"], match, hi):
+        if _negated(plan, para, found["negators"], match, hi) or rejected(
+            para, found["rejecting"], match, sentence[1], quotes
+        ):
             continue
-        context = context or _speech(para, sentence, found, quotes, extra)
         start, end = para.span(match[1], match[2])
-        voice = classify_voice(context, start, end)
+        voice, speaker = classify_voice(context, start, end)
         mentions.append(FrameMention(plan.names[pattern.label], voice, index, pattern.cue,
                                      para.text[start:end], text, start - sentence[0],
-                                     end - sentence[0]))  # fmt: skip
+                                     end - sentence[0], speaker,
+                                     match[0] not in plan.weak))  # fmt: skip
     return mentions
 
 
 def _read_unit(
-    plan: _Plan, text: str, index: int, headline: bool
+    plan: _Plan, text: str, index: int, headline: bool, carry: Carry
 ) -> tuple[list[FrameMention], int]:
     """The mentions in one paragraph (or the headline), sentences numbered from ``index``;
     and the paragraph's number of sentences."""
-    quotes = tuple(find_quotes(text))
+    quotes = tuple(find_quotes(text, cut=not headline))
     para = Passage.of(text)
     extra = []
     if headline:
-        speech_start = headline_speaker_end(text, plan.speaker_words, plan.rubrics)
-        if speech_start > 0:
-            extra.append((speech_start, len(text)))
+        speech = headline_speaker(text, plan.speaker_words, plan.rubrics)
+        extra += [speech] if speech is not None else []
     elif is_dash_speech(text):
-        extra.append((0, len(text)))
+        extra.append(Attribution(0, len(text), "quoted", "", direct=True))
+    else:  # a live blog's "09:12 - Viasna: …" or a "Speaker: …" paragraph
+        stamp = _TIMESTAMP.match(text)
+        lead = stamp.end() if stamp else 0
+        head = text[lead : lead + _LEAD_CHARS]
+        speech = headline_speaker(head, plan.speaker_words, plan.rubrics) if ":" in head else None
+        if speech is not None and speech.start > 0:
+            extra.append(Attribution(lead + speech.start, len(text), "quoted", speech.speaker,
+                                     direct=True))  # fmt: skip
     spans = [(0, len(text))] if headline else split_sentences(text, quotes)
     mentions = []
+    carry.open = None
     for n, sentence in enumerate(spans):
-        mentions += _read_sentence(plan, para, sentence, index + n, quotes, extra)
+        mentions += _read_sentence(plan, para, sentence, index + n, quotes, extra, carry)
+    carry.open = None
     return mentions, len(spans)
 
 
@@ -274,16 +292,21 @@ def _evidence(mention: FrameMention) -> str:
 
 def _best_hits(mentions: list[FrameMention], names: Sequence[str]) -> list[FrameHit]:
     groups: dict[tuple[int, int], list[FrameMention]] = {}
+    per_frame: Counter[str] = Counter()
     for mention in mentions:
         key = (names.index(mention.frame), VOICES.index(mention.voice))
         groups.setdefault(key, []).append(mention)
+        per_frame[mention.frame] += 1
     hits = []
     for key in sorted(groups):
         group = groups[key]
         counts = Counter(m.sentence_index for m in group)
         best = min(counts, key=lambda i: (-counts[i], i))
         mention = next(m for m in group if m.sentence_index == best)
-        hits.append(FrameHit(mention.frame, mention.voice, _evidence(mention), best, mention.cue))
+        strong = any(m.strong for m in group) or per_frame[mention.frame] >= 2
+        speaker = mention.speaker or next((m.speaker for m in group if m.speaker), "")
+        hits.append(FrameHit(mention.frame, mention.voice, _evidence(mention), best, mention.cue,
+                             "strong" if strong else "weak", speaker))  # fmt: skip
     return hits
 
 
@@ -297,7 +320,7 @@ class FrameDetector:
     def __init__(self, codebook: Codebook) -> None:
         self.codebook = codebook
         self._languages = frozenset(c.language for f in codebook.frames for c in f.cues)
-        self._plans: dict[frozenset[str], _Plan] = {}
+        self._plans: dict[tuple[frozenset[str], frozenset[str]], _Plan] = {}
         self._lock = threading.Lock()
 
     def languages_for(self, language: str | None) -> frozenset[str]:
@@ -308,21 +331,25 @@ class FrameDetector:
 
     def _plan(self, language: str | None) -> _Plan:
         languages = self.languages_for(language)
+        code = (language or "").casefold().replace("_", "-").split("-")[0]
+        known = code in DEFAULT_RESOURCES or self.codebook.language(code) is not None
+        key = (languages, frozenset([code]) if known else frozenset())
         with self._lock:
-            if languages not in self._plans:
-                self._plans[languages] = _Plan(self.codebook, languages)
-            return self._plans[languages]
+            if key not in self._plans:
+                self._plans[key] = _Plan(self.codebook, *key)
+            return self._plans[key]
 
     def mentions(self, title: str, text: str, language: str | None) -> list[FrameMention]:
         """Every cue occurrence that counts (not negated), in reading order."""
         plan = self._plan(language)
+        carry = Carry(capitalised_nouns=(language or "").casefold().startswith("de"))
         mentions, _ = _read_unit(
-            plan, unicodedata.normalize("NFC", " ".join(title.split())), 0, True
+            plan, unicodedata.normalize("NFC", " ".join(title.split())), 0, True, carry
         )
         index = 1
         body = unicodedata.normalize("NFC", text)
         for start, end in paragraphs(body):
-            found, count = _read_unit(plan, body[start:end], index, False)
+            found, count = _read_unit(plan, body[start:end], index, False, carry)
             mentions += found
             index += count
         return mentions

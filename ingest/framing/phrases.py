@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ingest.framing.codebook import parse_cue
+from ingest.framing.resources import DEFAULT_RESOURCES, LanguageResources
 from ingest.framing.sentences import (
     CueIndex,
     Passage,
@@ -33,15 +34,13 @@ from ingest.framing.sentences import (
     split_sentences,
 )
 from ingest.framing.voice import (
-    DEFAULT_RESOURCES,
     SCARE_QUOTE_WORDS,
-    LanguageResources,
     headline_speaker_end,
     is_dash_speech,
     reported_spans,
 )
 
-PHRASES_VERSION = "1"  # bump when extraction changes: stored phrases are then recomputed
+PHRASES_VERSION = "2"  # bump when extraction changes: stored phrases are then recomputed
 LEDE_SENTENCES = 10
 MAX_WORDS = 4
 MAX_PHRASE_CHARS = 200
@@ -118,8 +117,9 @@ def _speech(languages: frozenset[str]) -> _Speech:
     res = LanguageResources()
     for code in sorted(languages):
         res = res.extended(DEFAULT_RESOURCES.get(code, LanguageResources()))
-    patterns = [_pattern(p, _REPORTING) for p in dict.fromkeys(res.reporting)]
-    patterns += [_pattern(p, _SOURCES) for p in dict.fromkeys(res.sources)]
+    speech = (*res.reporting, *res.labelling)  # "calls it X": X is not the outlet's phrase
+    patterns = [_pattern(p, _REPORTING) for p in dict.fromkeys(speech)]
+    patterns += [_pattern(p, _SOURCES) for p in dict.fromkeys((*res.sources, *res.framings))]
     patterns += [_pattern(p, _SCARE) for p in dict.fromkeys(res.scare_markers)]
     forms: Callable[[Iterable[str]], frozenset[str]] = lambda ps: frozenset(  # noqa: E731
         w for p in ps for w in Passage.of(p).tokens.forms

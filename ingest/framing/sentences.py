@@ -31,7 +31,7 @@ from ingest.model.query import fold_text
 MAX_QUOTED_SENTENCE = 500
 
 # opening mark -> the marks that close it
-_CLOSERS = {"«": "»", "„": "“”", "“": "”", "‘": "’", "‚": "‘’", '"': '"', "”": "”"}
+_CLOSERS = {"«": "»", "„": "“”", "“": "”", "‘": "’", "‚": "‘’", '"': '"', "”": "”", "'": "'"}
 _MARKS = re.compile("[" + re.escape("".join({*_CLOSERS, *"".join(_CLOSERS.values())})) + "]")
 _OPEN_BEFORE = " \t([{—–-/«„“‘\"'"
 _MAX_DEPTH = 4
@@ -98,8 +98,13 @@ def _closes(mark: str, before: str, after: str) -> bool:
     return not before.isspace()
 
 
-def find_quotes(text: str) -> list[Quote]:
-    """Every balanced quotation in ``text`` (one paragraph), sorted by start."""
+def find_quotes(text: str, cut: bool = False) -> list[Quote]:
+    """Every balanced quotation in ``text`` (one paragraph), sorted by start.
+
+    ``cut``: also the quotations with one mark missing — an opening mark that never
+    closes runs to the end of the paragraph (a cut quotation, or a paragraph of a
+    quotation that goes on in the next one), and a closing mark that never opened
+    (» ” " followed by a comma, a dash or the end) runs from the paragraph's start."""
     stack: list[tuple[str, int]] = []
     found: list[Quote] = []
     for match in _MARKS.finditer(text):
@@ -112,7 +117,22 @@ def find_quotes(text: str) -> list[Quote]:
             found.append(Quote(start, i + 1, words))
         elif mark in _CLOSERS and len(stack) < _MAX_DEPTH and _opens(mark, before, after):
             stack.append((mark, i))
+        elif cut and not stack and not found and _unopened(text, i, mark, before):
+            found.append(Quote(-1, i + 1, len(_WORD.findall(text, 0, i))))
+    while stack and stack[0][0] == "'":
+        stack.pop(0)  # a lone ASCII apostrophe ('90s, rock 'n' roll) opens nothing
+    if cut and stack:
+        start = stack[0][1]
+        found.append(Quote(start, len(text) + 1, len(_WORD.findall(text, start + 1))))
     return sorted(found, key=lambda q: (q.start, -q.end))
+
+
+def _unopened(text: str, i: int, mark: str, before: str) -> bool:
+    """A closing mark with no opening one: the quotation began before the paragraph."""
+    if mark not in '»”"' or before.isspace() or i < 20:
+        return False
+    rest = text[i + 1 : i + 4].lstrip(" ")
+    return not rest or rest[0] in ",—–-"
 
 
 def _inside_short_quote(position: int, quotes: Sequence[Quote]) -> bool:
@@ -221,6 +241,20 @@ class Stems:
         return result
 
 
+def form_matches(word: Word, form: str, stems: Stems) -> bool:
+    """Does the folded word ``form`` match any of the cue word's alternatives?"""
+    for kind, text in word:
+        if kind == "exact":
+            if form == text:
+                return True
+        elif kind == "prefix":
+            if form.startswith(text):
+                return True
+        elif stems.stem(kind[5:], form) == text:
+            return True
+    return False
+
+
 @dataclass
 class Passage:
     """A paragraph with its tokens: what patterns are matched against."""
@@ -243,17 +277,7 @@ class Passage:
         return self.tokens.starts[first], self.tokens.ends[end - 1]
 
     def word_matches(self, word: Word, k: int) -> bool:
-        form = self.tokens.forms[k]
-        for kind, text in word:
-            if kind == "exact":
-                if form == text:
-                    return True
-            elif kind == "prefix":
-                if form.startswith(text):
-                    return True
-            elif self.stems.stem(kind[5:], form) == text:
-                return True
-        return False
+        return form_matches(word, self.tokens.forms[k], self.stems)
 
     def extend(self, pattern: Pattern, first: int, hi: int) -> int:
         """The token after a match of ``pattern`` starting at token ``first``, or 0.
@@ -290,6 +314,9 @@ class CueIndex:
                 table.setdefault(text, []).append(pid)
         self.lengths = sorted({len(text) for text in self.prefix})
         self._cache: dict[str, tuple[int, ...]] = {}  # form -> candidates (words repeat)
+        # (form, next form) -> the candidates whose second word fits (common first words
+        # like "в", "не", "in" start many cues: checking their second word once per pair)
+        self._pairs: dict[tuple[str, str | None], tuple[int, ...]] = {}
 
     def _candidates(self, form: str, stems: Stems) -> tuple[int, ...]:
         cached = self._cache.get(form)
@@ -307,20 +334,40 @@ class CueIndex:
         result = self._cache[form] = tuple(dict.fromkeys(found))
         return result
 
+    def _fitting(self, form: str, following: str | None, stems: Stems) -> tuple[int, ...]:
+        """The candidates for ``form`` that can start a match when ``following`` is the
+        next word (None: the range ends): one-word cues, cues with a gap after the first
+        word, and cues whose second word matches ``following``."""
+        key = (form, following)
+        cached = self._pairs.get(key)
+        if cached is not None:
+            return cached
+        fitting = []
+        for pid in self._candidates(form, stems):
+            pattern = self.patterns[pid]
+            if (
+                len(pattern.words) == 1
+                or pattern.gaps[1]
+                or (following is not None and form_matches(pattern.words[1], following, stems))
+            ):
+                fitting.append(pid)
+        if len(self._pairs) >= _CACHE_SIZE:
+            self._pairs.clear()
+        result = self._pairs[key] = tuple(fitting)
+        return result
+
     def find(self, passage: Passage, lo: int, hi: int) -> list[Match]:
         """Matches (pattern id, first token, end token) starting in tokens lo .. hi-1."""
         matches = []
-        forms, patterns = passage.tokens.forms, self.patterns
+        forms, patterns, stems = passage.tokens.forms, self.patterns, passage.stems
         for i in range(lo, hi):
-            for pid in self._candidates(forms[i], passage.stems):
+            if not self._candidates(forms[i], stems):
+                continue
+            following = forms[i + 1] if i + 1 < hi else None
+            for pid in self._fitting(forms[i], following, stems):
                 pattern = patterns[pid]
                 if len(pattern.words) == 1:
                     matches.append((pid, i, i + 1))
-                    continue
-                # fast reject: the second word must be next unless a gap may stand before it
-                if not pattern.gaps[1] and (
-                    i + 1 >= hi or not passage.word_matches(pattern.words[1], i + 1)
-                ):
                     continue
                 end = passage.extend(pattern, i, hi)
                 if end:

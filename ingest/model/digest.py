@@ -52,6 +52,7 @@ class DigestFlag:
     first_seen_at: datetime
     score: float
     article_id: int | None = None  # the article that raised it
+    voice: str | None = None  # the frame's voice in the raising article, in plain words
 
 
 @dataclass(frozen=True)

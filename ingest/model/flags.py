@@ -17,9 +17,16 @@ class TimelineArticle:
     group: str | None  # the source's outlet group
     when: datetime
     uses: tuple[tuple[str, str], ...]  # (frame, voice) pairs found in the article
+    weak: tuple[tuple[str, str], ...] = ()  # those of ``uses`` resting on one weak cue
 
     def voices(self, frame: str) -> set[str]:
         return {voice for name, voice in self.uses if name == frame}
+
+    def strong_voices(self, frame: str) -> set[str]:
+        """The voices of ``frame`` backed by a strong cue or two cue occurrences."""
+        return {voice for name, voice in self.uses if name == frame} - {
+            voice for name, voice in self.weak if name == frame
+        }
 
 
 @dataclass(frozen=True)

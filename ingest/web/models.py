@@ -28,6 +28,10 @@ class FrameOut(_Out):
     frame: str
     voice: str | None = Field(description="own | quoted | distanced")
     evidence: str | None = Field(description="the sentence that shows the frame")
+    speaker: str | None = Field(None, description="whose words (quoted) or framing (distanced)")
+    voice_note: str | None = Field(
+        None, description="the voice in plain words: quoted from X, reported as X's framing"
+    )
 
 
 class Hit(_Out):
