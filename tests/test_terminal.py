@@ -81,7 +81,7 @@ def test_the_demo_fits_and_its_commands_are_one_line_each(demo: tuple[Path, str]
     assert len(commands) == 7
     assert all(line.startswith(f"  framewatch --config {config} ") for line in commands)
     assert commands[-1].endswith("# then open http://127.0.0.1:8080/")
-    assert "crawling 2 sites, each in its own process" in shown
+    assert "crawling 2 sites at once in one crawl process" in shown
 
 
 def test_flags_at_80_columns_show_every_word_whole_with_the_evidence(
