@@ -177,6 +177,8 @@ def test_same_event_in_two_languages_shares_a_cluster(store: sessionmaker[Sessio
             source,
             MATCH,
         )
+    with unit_of_work(store) as session:  # the batch's end (Pipeline.finish) counts outlets
+        neardup.refresh_outlet_counts(session, list(session.scalars(select(Cluster.id))))
     with unit_of_work(store) as session:
         rows = dict(session.execute(select(Article.url, Article.cluster_id)).all())
         clusters = {c.id: c for c in session.scalars(select(Cluster))}

@@ -430,6 +430,10 @@ def test_a_burst_of_slow_requests_gets_503_never_500(tmp_path: Path) -> None:
 
 
 def test_every_query_is_bounded_in_time(database_url: str) -> None:
+    writer = make_engine(database_url)
+    with writer.connect():  # the file exists: a read-only engine never creates one
+        pass
+    writer.dispose()
     engine = make_engine(database_url, read_only=True, statement_timeout_s=0.5)
     endless = (
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"

@@ -332,7 +332,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(SearchTimeout)
     def too_slow(request: Request, exc: SearchTimeout) -> JSONResponse:
-        return _problem(503, "search_timeout", str(exc))
+        return _retry_later(_problem(503, "search_timeout", str(exc)))
 
     @app.exception_handler(StorageError)
     @app.exception_handler(OperationalError)
