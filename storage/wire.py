@@ -1,0 +1,184 @@
+"""Wire stories in the store: each article's features, the groups and their origins.
+
+The stage itself is ``ingest.pipeline.wire`` (pure) and the writer step
+``ingest.pipeline.run.assign_wire_story``; here are the rows it reads and writes. A
+candidate lookup is one indexed query (event cluster, date), at most
+``MAX_WIRE_CANDIDATES`` rows, and each row's features are decoded once per process.
+"""
+
+from __future__ import annotations
+
+import json
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import cast
+
+from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from ingest.model.wire import WireCandidate, WireFeatures, WireMember
+from storage.models import Article, WireFeature, WireStory
+
+MAX_WIRE_CANDIDATES = 200  # the most recent of a busy event's articles
+ID_CHUNK = 500
+
+_FEATURES = cast(Table, WireFeature.__table__)
+_ARTICLES = cast(Table, Article.__table__)
+_STORIES = cast(Table, WireStory.__table__)
+
+
+def encode_features(features: WireFeatures) -> tuple[str, bytes]:
+    """The JSON text and the packed 3-gram hashes a ``wire_features`` row holds."""
+    text = json.dumps({
+        "l": features.language, "c": features.credits, "a": features.claims,
+        "m": features.mentions, "q": sorted(features.quotes),
+        "e": [sorted(p) for p in features.entities],
+    }, ensure_ascii=False, separators=(",", ":"))  # fmt: skip
+    return text, array("I", sorted(features.shingles)).tobytes()
+
+
+@lru_cache(maxsize=4096)
+def decode_features(text: str, shingles: bytes) -> WireFeatures:
+    """Keyed by the stored values themselves: never stale, decoded once per process."""
+    raw = json.loads(text)
+    hashes = array("I")
+    hashes.frombytes(shingles)
+    return WireFeatures(
+        language=raw["l"], credits=tuple(raw["c"]), claims=tuple(raw["a"]),
+        mentions=tuple(raw["m"]), shingles=frozenset(hashes), quotes=frozenset(raw["q"]),
+        entities=tuple(frozenset(p) for p in raw["e"]),
+    )  # fmt: skip
+
+
+def store_features(
+    session: Session,
+    article_id: int,
+    cluster_id: int | None,
+    dated_at: datetime,
+    features: WireFeatures,
+) -> None:
+    text, shingles = encode_features(features)
+    session.connection().execute(
+        insert(_FEATURES).values(
+            article_id=article_id, cluster_id=cluster_id, dated_at=dated_at,
+            features=text, shingles=shingles,
+        )
+    )  # fmt: skip
+
+
+_CANDIDATES = (
+    select(
+        _FEATURES.c.article_id, _ARTICLES.c.outlet, _FEATURES.c.dated_at,
+        _FEATURES.c.wire_story_id, _FEATURES.c.features, _FEATURES.c.shingles,
+    )
+    .join_from(_FEATURES, _ARTICLES, _ARTICLES.c.id == _FEATURES.c.article_id)
+    .where(
+        _FEATURES.c.cluster_id == bindparam("cluster_id"),
+        _FEATURES.c.dated_at.between(bindparam("since"), bindparam("until")),
+    )
+    .order_by(_FEATURES.c.dated_at.desc(), _FEATURES.c.article_id.desc())
+    .limit(MAX_WIRE_CANDIDATES)
+)  # fmt: skip
+
+
+def wire_candidates(
+    session: Session, cluster_id: int, when: datetime, window: timedelta
+) -> list[WireCandidate]:
+    """The cluster's articles dated within ``window`` of ``when``, most recent first."""
+    rows = session.connection().execute(
+        _CANDIDATES, {"cluster_id": cluster_id, "since": when - window, "until": when + window}
+    )
+    return [
+        WireCandidate(article_id, outlet, dated_at, story, decode_features(text, bytes(blob)))
+        for article_id, outlet, dated_at, story, text, blob in rows
+    ]
+
+
+def join_story(
+    session: Session, article_id: int, match: WireCandidate, cluster_id: int | None
+) -> int:
+    """Put the article in ``match``'s wire story (a new one when it has none)."""
+    story_id = match.wire_story
+    connection = session.connection()
+    if story_id is None:
+        story_id = int(
+            connection.execute(
+                insert(_STORIES)
+                .values(cluster_id=cluster_id, origin="", first_seen_at=match.when,
+                        article_count=0, outlet_count=0)
+                .returning(_STORIES.c.id)
+            ).scalar_one()
+        )  # fmt: skip
+    connection.execute(
+        update(_FEATURES)
+        .where(_FEATURES.c.article_id.in_([article_id, match.article_id]))
+        .where(_FEATURES.c.wire_story_id.is_(None))
+        .values(wire_story_id=story_id)
+    )
+    return story_id
+
+
+def story_members(session: Session, story_id: int) -> list[WireMember]:
+    rows = session.connection().execute(
+        select(_FEATURES.c.article_id, _ARTICLES.c.outlet, _FEATURES.c.dated_at,
+               _FEATURES.c.features)
+        .join_from(_FEATURES, _ARTICLES, _ARTICLES.c.id == _FEATURES.c.article_id)
+        .where(_FEATURES.c.wire_story_id == story_id)
+    )  # fmt: skip
+    members = []
+    for article_id, outlet, dated_at, text in rows:
+        raw = json.loads(text)
+        members.append(WireMember(article_id, outlet, dated_at, tuple(raw["c"]), tuple(raw["a"])))
+    return members
+
+
+def update_story(
+    session: Session, story_id: int, origin: str, members: Sequence[WireMember]
+) -> None:
+    """The story's origin (told by the stage) and counts, after a member joined."""
+    session.connection().execute(
+        update(_STORIES).where(_STORIES.c.id == story_id).values(
+            origin=origin[:255], first_seen_at=min(m.when for m in members),
+            article_count=len(members), outlet_count=len({m.outlet for m in members}),
+        )
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class WireRef:
+    """An article's wire story as export and the API show it."""
+
+    id: int
+    origin: str
+    article_count: int
+    outlet_count: int
+
+
+def wire_of(session: Session, ids: Iterable[int]) -> dict[int, WireRef]:
+    """Article id -> its wire story, for the articles that carry one."""
+    wanted = sorted(set(ids))
+    found: dict[int, WireRef] = {}
+    for start in range(0, len(wanted), ID_CHUNK):
+        rows = session.execute(
+            select(_FEATURES.c.article_id, _STORIES.c.id, _STORIES.c.origin,
+                   _STORIES.c.article_count, _STORIES.c.outlet_count)
+            .join_from(_FEATURES, _STORIES, _STORIES.c.id == _FEATURES.c.wire_story_id)
+            .where(_FEATURES.c.article_id.in_(wanted[start : start + ID_CHUNK]))
+        )  # fmt: skip
+        found.update({row[0]: WireRef(*row[1:]) for row in rows})
+    return found
+
+
+def story_carriers(session: Session, story_id: int) -> list[tuple[int, str, str, datetime]]:
+    """(article id, title, outlet, timeline date) of a story's members, earliest first."""
+    when = func.coalesce(Article.published_at, Article.fetched_at)
+    rows = session.execute(
+        select(Article.id, Article.title, Article.outlet, when)
+        .join(WireFeature, WireFeature.article_id == Article.id)
+        .where(WireFeature.wire_story_id == story_id)
+        .order_by(when, Article.id)
+    )
+    return [(i, title, outlet, at) for i, title, outlet, at in rows]
