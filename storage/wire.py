@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ingest.model.wire import WireCandidate, WireFeatures, WireMember
@@ -97,6 +97,21 @@ def wire_candidates(
     ]
 
 
+def copy_candidates(session: Session, original: int, exclude: int) -> list[WireCandidate]:
+    """The near-duplicate group of ``original`` (it and its copies) as candidates,
+    whatever cluster they are in: a copy always carries its original's report."""
+    rows = session.connection().execute(
+        select(*_CANDIDATES.selected_columns)
+        .join_from(_FEATURES, _ARTICLES, _ARTICLES.c.id == _FEATURES.c.article_id)
+        .where((_ARTICLES.c.duplicate_of == original) | (_ARTICLES.c.id == original))
+        .where(_FEATURES.c.article_id != exclude)
+    )
+    return [
+        WireCandidate(article_id, outlet, dated_at, story, decode_features(text, bytes(blob)))
+        for article_id, outlet, dated_at, story, text, blob in rows
+    ]
+
+
 def join_story(
     session: Session, article_id: int, match: WireCandidate, cluster_id: int | None
 ) -> int:
@@ -119,6 +134,19 @@ def join_story(
         .values(wire_story_id=story_id)
     )
     return story_id
+
+
+def merge_stories(session: Session, keep: int, others: Sequence[int]) -> None:
+    """Move the members of ``others`` into ``keep`` and delete those stories."""
+    if not others:
+        return
+    connection = session.connection()
+    connection.execute(
+        update(_FEATURES)
+        .where(_FEATURES.c.wire_story_id.in_(list(others)))
+        .values(wire_story_id=keep)
+    )
+    connection.execute(delete(_STORIES).where(_STORIES.c.id.in_(list(others))))
 
 
 def story_members(session: Session, story_id: int) -> list[WireMember]:

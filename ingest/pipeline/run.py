@@ -32,7 +32,7 @@ from ingest.pipeline.clusters import best_cluster, event_terms, grow_terms
 from ingest.pipeline.dedup import band_hashes, compare, make_signature
 from ingest.pipeline.prepare import Prepared, article_wire_features, prepare_item, story_matches
 from ingest.pipeline.wire import WINDOW as WIRE_WINDOW
-from ingest.pipeline.wire import best_match, tell_origin
+from ingest.pipeline.wire import decide, tell_origin
 from storage import crawls, neardup, repo, versions, wire
 from storage.db import unit_of_work
 
@@ -188,7 +188,7 @@ def ingest_article(
         terms = prepared.terms if prepared else None
         cluster_id = assign_cluster(session, article_id, article, original, matches[0].story, terms)
         features = prepared.wire if prepared and prepared.wire else article_wire_features(article)
-        story = assign_wire_story(session, article_id, article, cluster_id, features)
+        story = assign_wire_story(session, article_id, article, cluster_id, features, original)
         outcome = IngestOutcome(
             outcome.status, article_id, new_sighting=outcome.new_sighting, cluster_id=cluster_id,
             wire_story=story,
@@ -296,18 +296,25 @@ def assign_wire_story(
     article: Article,
     cluster_id: int,
     features: WireFeatures,
+    original: int | None = None,
 ) -> int | None:
     """Put the article in the wire story of the cluster's article that most surely
     carries the same report (``ingest.pipeline.wire``), if any, and tell the story's
-    origin again. Returns the wire story."""
+    origin again. ``original``: its near-duplicate group's, whose members are candidates
+    too, in whatever cluster. Returns the wire story."""
     neardup.lock_near_duplicates(session)  # one writer decides at a time (held already)
     when = timeline_date(article)
     candidates = wire.wire_candidates(session, cluster_id, when, WIRE_WINDOW)
+    if original is not None:
+        known = {c.article_id for c in candidates}
+        copies = wire.copy_candidates(session, original, article_id)
+        candidates += [c for c in copies if c.article_id not in known]
     wire.store_features(session, article_id, cluster_id, when, features)
-    match = best_match(features, candidates)
-    if match is None:
+    decision = decide(features, candidates)
+    if decision is None:
         return None
-    story_id = wire.join_story(session, article_id, match, cluster_id)
+    story_id = wire.join_story(session, article_id, decision.join, cluster_id)
+    wire.merge_stories(session, story_id, [s for s in decision.merge if s != story_id])
     members = wire.story_members(session, story_id)
     wire.update_story(session, story_id, tell_origin(members), members)
     return story_id

