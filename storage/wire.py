@@ -61,12 +61,13 @@ def store_features(
     features: WireFeatures,
 ) -> None:
     text, shingles = encode_features(features)
-    session.connection().execute(
-        insert(_FEATURES).values(
-            article_id=article_id, cluster_id=cluster_id, dated_at=dated_at,
-            features=text, shingles=shingles,
-        )
-    )  # fmt: skip
+    row = {"article_id": article_id, "cluster_id": cluster_id, "dated_at": dated_at,
+           "features": text, "shingles": shingles}  # fmt: skip
+    session.connection().execute(_INSERT_FEATURES, row)
+
+
+# Statements built once (bound parameters): building one per call cost more than running it.
+_INSERT_FEATURES = insert(_FEATURES)
 
 
 _CANDIDATES = (
@@ -97,15 +98,21 @@ def wire_candidates(
     ]
 
 
+_COPIES = (
+    select(*_CANDIDATES.selected_columns)
+    .join_from(_FEATURES, _ARTICLES, _ARTICLES.c.id == _FEATURES.c.article_id)
+    .where(
+        (_ARTICLES.c.duplicate_of == bindparam("original"))
+        | (_ARTICLES.c.id == bindparam("original"))
+    )
+    .where(_FEATURES.c.article_id != bindparam("exclude"))
+)
+
+
 def copy_candidates(session: Session, original: int, exclude: int) -> list[WireCandidate]:
     """The near-duplicate group of ``original`` (it and its copies) as candidates,
     whatever cluster they are in: a copy always carries its original's report."""
-    rows = session.connection().execute(
-        select(*_CANDIDATES.selected_columns)
-        .join_from(_FEATURES, _ARTICLES, _ARTICLES.c.id == _FEATURES.c.article_id)
-        .where((_ARTICLES.c.duplicate_of == original) | (_ARTICLES.c.id == original))
-        .where(_FEATURES.c.article_id != exclude)
-    )
+    rows = session.connection().execute(_COPIES, {"original": original, "exclude": exclude})
     return [
         WireCandidate(article_id, outlet, dated_at, story, decode_features(text, bytes(blob)))
         for article_id, outlet, dated_at, story, text, blob in rows
@@ -119,21 +126,20 @@ def join_story(
     story_id = match.wire_story
     connection = session.connection()
     if story_id is None:
-        story_id = int(
-            connection.execute(
-                insert(_STORIES)
-                .values(cluster_id=cluster_id, origin="", first_seen_at=match.when,
-                        article_count=0, outlet_count=0)
-                .returning(_STORIES.c.id)
-            ).scalar_one()
-        )  # fmt: skip
-    connection.execute(
-        update(_FEATURES)
-        .where(_FEATURES.c.article_id.in_([article_id, match.article_id]))
-        .where(_FEATURES.c.wire_story_id.is_(None))
-        .values(wire_story_id=story_id)
-    )
+        values = {"cluster_id": cluster_id, "origin": "", "first_seen_at": match.when,
+                  "article_count": 0, "outlet_count": 0}  # fmt: skip
+        story_id = int(connection.execute(_NEW_STORY, values).scalar_one())
+    connection.execute(_JOIN, {"story": story_id, "ids": [article_id, match.article_id]})
     return story_id
+
+
+_NEW_STORY = insert(_STORIES).returning(_STORIES.c.id)
+_JOIN = (
+    update(_FEATURES)
+    .where(_FEATURES.c.article_id.in_(bindparam("ids", expanding=True)))
+    .where(_FEATURES.c.wire_story_id.is_(None))
+    .values(wire_story_id=bindparam("story"))
+)
 
 
 def merge_stories(session: Session, keep: int, others: Sequence[int]) -> None:
@@ -149,13 +155,16 @@ def merge_stories(session: Session, keep: int, others: Sequence[int]) -> None:
     connection.execute(delete(_STORIES).where(_STORIES.c.id.in_(list(others))))
 
 
+_MEMBERS = (
+    select(_FEATURES.c.article_id, _ARTICLES.c.outlet, _FEATURES.c.dated_at,
+           _FEATURES.c.features)
+    .join_from(_FEATURES, _ARTICLES, _ARTICLES.c.id == _FEATURES.c.article_id)
+    .where(_FEATURES.c.wire_story_id == bindparam("story"))
+)  # fmt: skip
+
+
 def story_members(session: Session, story_id: int) -> list[WireMember]:
-    rows = session.connection().execute(
-        select(_FEATURES.c.article_id, _ARTICLES.c.outlet, _FEATURES.c.dated_at,
-               _FEATURES.c.features)
-        .join_from(_FEATURES, _ARTICLES, _ARTICLES.c.id == _FEATURES.c.article_id)
-        .where(_FEATURES.c.wire_story_id == story_id)
-    )  # fmt: skip
+    rows = session.connection().execute(_MEMBERS, {"story": story_id})
     members = []
     for article_id, outlet, dated_at, text in rows:
         raw = json.loads(text)
@@ -167,12 +176,20 @@ def update_story(
     session: Session, story_id: int, origin: str, members: Sequence[WireMember]
 ) -> None:
     """The story's origin (told by the stage) and counts, after a member joined."""
-    session.connection().execute(
-        update(_STORIES).where(_STORIES.c.id == story_id).values(
-            origin=origin[:255], first_seen_at=min(m.when for m in members),
-            article_count=len(members), outlet_count=len({m.outlet for m in members}),
-        )
-    )  # fmt: skip
+    session.connection().execute(_UPDATE_STORY, {
+        "story": story_id, "new_origin": origin[:255], "first": min(m.when for m in members),
+        "articles": len(members), "outlets": len({m.outlet for m in members}),
+    })  # fmt: skip
+
+
+_UPDATE_STORY = (
+    update(_STORIES)
+    .where(_STORIES.c.id == bindparam("story"))
+    .values(
+        origin=bindparam("new_origin"), first_seen_at=bindparam("first"),
+        article_count=bindparam("articles"), outlet_count=bindparam("outlets"),
+    )
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

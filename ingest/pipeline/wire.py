@@ -37,6 +37,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 from ingest.model.query import fold_text
 from ingest.model.wire import WireCandidate, WireFeatures, WireMember
@@ -265,11 +266,16 @@ def agreement(a: WireFeatures, b: WireFeatures) -> str:
     return AGREE if own_a & own_b else CONFLICT
 
 
+@lru_cache(maxsize=8192)
+def all_entities(entities: tuple[frozenset[str], ...]) -> frozenset[str]:
+    return frozenset().union(*entities)
+
+
 def prefix_overlap(a: Sequence[frozenset[str]], b: Sequence[frozenset[str]]) -> float:
     """Names and numbers of the article with fewer of them against the other's first
     paragraphs: the best Jaccard over the other's prefixes (a translation of the first
     paragraphs holds what they hold)."""
-    whole_a, whole_b = frozenset().union(*a), frozenset().union(*b)
+    whole_a, whole_b = all_entities(tuple(a)), all_entities(tuple(b))
     if len(whole_a) > len(whole_b):
         a, b, whole_a = b, a, whole_b
     if len(whole_a) < MIN_ENTITIES:
@@ -322,10 +328,13 @@ def report_score(a: WireFeatures, b: WireFeatures) -> float:
         ):
             return max(contained, PARTLY_CONTAINED)
         return 0.0
-    overlap = prefix_overlap(a.entities, b.entities)
     floor, aligned_floor = (
         (TRANSLATED_CREDITED, ALIGNED_CREDITED) if credits == AGREE else (TRANSLATED, ALIGNED)
     )
+    small, large = sorted((all_entities(a.entities), all_entities(b.entities)), key=len)
+    if len(small & large) < floor * len(small):  # a bound of the overlap: most pairs end here
+        return 0.0
+    overlap = prefix_overlap(a.entities, b.entities)
     if overlap < floor:
         return 0.0
     aligned = aligned_share(a.entities, b.entities)
