@@ -3,18 +3,19 @@
 The stage itself is ``ingest.pipeline.wire`` (pure) and the writer step
 ``ingest.pipeline.run.assign_wire_story``; here are the rows it reads and writes. A
 candidate lookup is one indexed query (event cluster, date), at most
-``MAX_WIRE_CANDIDATES`` rows, and each row's features are decoded once per process.
+``MAX_WIRE_CANDIDATES`` rows, and each article's features are read and decoded once
+per process (kept by database and article id: they never change).
 """
 
 from __future__ import annotations
 
 import json
 from array import array
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -40,9 +41,8 @@ def encode_features(features: WireFeatures) -> tuple[str, bytes]:
     return text, array("I", sorted(features.shingles)).tobytes()
 
 
-@lru_cache(maxsize=4096)
 def decode_features(text: str, shingles: bytes) -> WireFeatures:
-    """Keyed by the stored values themselves: never stale, decoded once per process."""
+    """A ``wire_features`` row's values back as features."""
     raw = json.loads(text)
     hashes = array("I")
     hashes.frombytes(shingles)
@@ -71,10 +71,8 @@ _INSERT_FEATURES = insert(_FEATURES)
 
 
 _CANDIDATES = (
-    select(
-        _FEATURES.c.article_id, _ARTICLES.c.outlet, _FEATURES.c.dated_at,
-        _FEATURES.c.wire_story_id, _FEATURES.c.features, _FEATURES.c.shingles,
-    )
+    select(_FEATURES.c.article_id, _ARTICLES.c.outlet, _FEATURES.c.dated_at,
+           _FEATURES.c.wire_story_id)
     .join_from(_FEATURES, _ARTICLES, _ARTICLES.c.id == _FEATURES.c.article_id)
     .where(
         _FEATURES.c.cluster_id == bindparam("cluster_id"),
@@ -83,19 +81,48 @@ _CANDIDATES = (
     .order_by(_FEATURES.c.dated_at.desc(), _FEATURES.c.article_id.desc())
     .limit(MAX_WIRE_CANDIDATES)
 )  # fmt: skip
+_FEATURE_ROWS = select(_FEATURES.c.article_id, _FEATURES.c.features, _FEATURES.c.shingles).where(
+    _FEATURES.c.article_id.in_(bindparam("ids", expanding=True))
+)
+# (database, article id) -> its decoded features: an article's features never change, so
+# only those not seen yet by this process are read (their blobs were most of the cost).
+# Each entry keeps the row's date too, checked on use: a database made anew at the same
+# place cannot hand another article's features to a reused id.
+_DECODED: OrderedDict[tuple[str, int], tuple[datetime, WireFeatures]] = OrderedDict()
+DECODED_KEPT = 8192
 
 
 def wire_candidates(
     session: Session, cluster_id: int, when: datetime, window: timedelta
 ) -> list[WireCandidate]:
     """The cluster's articles dated within ``window`` of ``when``, most recent first."""
-    rows = session.connection().execute(
-        _CANDIDATES, {"cluster_id": cluster_id, "since": when - window, "until": when + window}
+    rows = (
+        session.connection()
+        .execute(
+            _CANDIDATES, {"cluster_id": cluster_id, "since": when - window, "until": when + window}
+        )
+        .all()
     )
-    return [
-        WireCandidate(article_id, outlet, dated_at, story, decode_features(text, bytes(blob)))
-        for article_id, outlet, dated_at, story, text, blob in rows
-    ]
+    return _with_features(session, rows)
+
+
+def _with_features(session: Session, rows: Sequence[Any]) -> list[WireCandidate]:
+    database = str(session.get_bind().engine.url)
+    dates = {row[0]: row[2] for row in rows}
+    missing = [i for i, when in dates.items() if _DECODED.get((database, i), (None,))[0] != when]
+    if missing:
+        read = session.connection().execute(_FEATURE_ROWS, {"ids": missing})
+        for article_id, text, blob in read:
+            _DECODED[database, article_id] = (dates[article_id], decode_features(text, bytes(blob)))
+    candidates = []
+    for article_id, outlet, dated_at, story in rows:
+        kept = _DECODED.get((database, article_id))
+        if kept is not None:
+            _DECODED.move_to_end((database, article_id))
+            candidates.append(WireCandidate(article_id, outlet, dated_at, story, kept[1]))
+    while len(_DECODED) > DECODED_KEPT:
+        _DECODED.popitem(last=False)
+    return candidates
 
 
 _COPIES = (
@@ -113,10 +140,7 @@ def copy_candidates(session: Session, original: int, exclude: int) -> list[WireC
     """The near-duplicate group of ``original`` (it and its copies) as candidates,
     whatever cluster they are in: a copy always carries its original's report."""
     rows = session.connection().execute(_COPIES, {"original": original, "exclude": exclude})
-    return [
-        WireCandidate(article_id, outlet, dated_at, story, decode_features(text, bytes(blob)))
-        for article_id, outlet, dated_at, story, text, blob in rows
-    ]
+    return _with_features(session, rows.all())
 
 
 def join_story(
