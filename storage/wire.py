@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from ingest.model.wire import WireCandidate, WireFeatures, WireMember
 from storage.models import Article, WireFeature, WireStory
 
-MAX_WIRE_CANDIDATES = 200  # the most recent of a busy event's articles
+MAX_WIRE_CANDIDATES = 100  # the most recent of a busy event's articles
 ID_CHUNK = 500
 
 _FEATURES = cast(Table, WireFeature.__table__)

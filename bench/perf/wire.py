@@ -108,7 +108,7 @@ def cost(count: int, db_path: Path) -> dict[str, Any]:
     engine.dispose()
     return {
         "articles": count, **points,
-        "busy_cluster_200_candidates_ms": _busy_cluster(pages[:201]),
+        "busy_cluster_100_candidates_ms": _busy_cluster(pages[:101]),
         "db_mb": round(db_path.stat().st_size / 1e6, 1),
     }  # fmt: skip
 
@@ -203,8 +203,8 @@ def _one(
 
 
 def _busy_cluster(pages: list[synthweb.Page]) -> float:
-    """Milliseconds to compare one article with 200 candidates (the writer's limit)."""
-    feats = [_features(p) for p in pages[:201]]
+    """Milliseconds to compare one article with 100 candidates (the writer's limit)."""
+    feats = [_features(p) for p in pages[:101]]
     candidates = [
         WireCandidate(i, OUTLETS[i % len(OUTLETS)], pages[i].published, None, f)
         for i, f in enumerate(feats[1:])
