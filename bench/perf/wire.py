@@ -17,7 +17,7 @@ once the store holds 10,000 articles and again at ``--count`` (filled in bulk up
 with real features); per article, the CPU milliseconds of the pure part (features, run in
 the worker processes) and of the writer's step (the cluster's candidates, storing the
 features, comparing, joining a story), so the two points show whether the cost grows
-with the store; and one comparison against a full busy cluster (200 candidates, the most
+with the store; and one comparison against a full busy cluster (100 candidates, the most
 the writer reads).
 """
 
