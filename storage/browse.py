@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ingest.model.frames import describe_voice
-from storage import repo
+from storage import repo, wire
 from storage.filters import stored_frames, stored_stories
 from storage.frames import frames_by_article
 from storage.models import Article, Cluster, Digest, Sighting, Source, StoryMembership
@@ -65,6 +65,17 @@ class ClusterRef:
 
 
 @dataclass(frozen=True)
+class WireView:
+    """The agency report an article carries with others: "carried by N, from X"."""
+
+    id: int
+    origin: str
+    article_count: int
+    outlet_count: int
+    carriers: list[ArticleRef]  # every member, earliest first
+
+
+@dataclass(frozen=True)
 class ArticleDetail:
     id: int
     url: str
@@ -84,6 +95,7 @@ class ArticleDetail:
     duplicates: list[ArticleRef]
     cluster: ClusterRef | None
     frames: list[FrameView] = field(default_factory=list)
+    wire_story: WireView | None = None
 
 
 def _ref(article: Article) -> ArticleRef:
@@ -104,6 +116,18 @@ def _cluster(session: Session, cluster_id: int | None) -> ClusterRef | None:
         return None
     return ClusterRef(cluster.id, cluster.label, list(cluster.top_terms),
                       cluster.article_count, cluster.outlet_count)  # fmt: skip
+
+
+def _wire(session: Session, article_id: int) -> WireView | None:
+    ref = wire.wire_of(session, [article_id]).get(article_id)
+    if ref is None:
+        return None
+    members = session.scalars(
+        select(Article).where(Article.id.in_([i for i, *_ in wire.story_carriers(session, ref.id)]))
+    )
+    carriers = sorted(members, key=lambda m: (m.published_at or m.fetched_at, m.id))
+    return WireView(ref.id, ref.origin, ref.article_count, ref.outlet_count,
+                    [_ref(m) for m in carriers])  # fmt: skip
 
 
 def article_detail(session: Session, article_id: int) -> ArticleDetail | None:
@@ -133,6 +157,7 @@ def article_detail(session: Session, article_id: int) -> ArticleDetail | None:
         duplicates=[_ref(c) for c in copies],
         cluster=_cluster(session, a.cluster_id),
         frames=_frames(session, a.id),
+        wire_story=_wire(session, a.id),
     )  # fmt: skip
 
 

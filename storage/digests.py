@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ingest.model.digest import DigestArticle, DigestFlag, HistoryArticle
 from storage.frames import flag_voices
 from storage.models import Article, ArticleFrame, Digest, Flag, Sighting, StoryMembership
+from storage.wire import wire_of
 
 timeline_time = func.coalesce(Article.published_at, Article.fetched_at)
 CHUNK = 500
@@ -74,6 +75,7 @@ def _digest_articles(session: Session, story: str, rows: Sequence[Any]) -> list[
     ids = [row.id for row in rows]
     uses = _frames(session, story, ids)
     carried = _carried(session, [row.duplicate_of or row.id for row in rows])
+    wires = wire_of(session, ids)
     return [
         DigestArticle(
             id=row.id,
@@ -88,6 +90,8 @@ def _digest_articles(session: Session, story: str, rows: Sequence[Any]) -> list[
             cluster_id=row.cluster_id,
             frames=tuple(sorted(set(uses.get(row.id, ())))),
             carried_by=max(1, carried.get(row.duplicate_of or row.id, 1)),
+            wire_story=wires[row.id].id if row.id in wires else None,
+            wire_origin=wires[row.id].origin if row.id in wires else None,
         )
         for row in rows
     ]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from storage.frames import frames_by_article
 from storage.models import Article, StoryMembership
 from storage.repo import source_names, stories_by_article
+from storage.wire import wire_of
 
 
 def articles_for_export(
@@ -39,7 +40,8 @@ def articles_for_export(
 
 EXPORT_FIELDS = (
     "id", "url", "canonical_url", "source", "outlet", "title", "published_at", "fetched_at",
-    "language", "stories", "duplicate_of", "cluster", "frames", "text_chars",
+    "language", "stories", "duplicate_of", "cluster", "wire_story", "wire_origin", "frames",
+    "text_chars",
 )  # fmt: skip
 
 
@@ -66,7 +68,9 @@ def _records(
     ids = [a.id for a in batch]
     stories = stories_by_article(session, ids)
     frames = frames_by_article(session, ids)
+    wires = wire_of(session, ids)
     for a in batch:
+        wire = wires.get(a.id)
         record: dict[str, Any] = {
             "id": a.id,
             "url": a.url,
@@ -80,6 +84,8 @@ def _records(
             "stories": stories.get(a.id, []),
             "duplicate_of": a.duplicate_of,
             "cluster": a.cluster_id,
+            "wire_story": wire.id if wire else None,
+            "wire_origin": wire.origin if wire else None,
             "frames": frames.get(a.id, []),
             "text_chars": len(a.text),
         }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -22,6 +22,7 @@ from storage.models import (
     PhraseSet,
     Source,
     StoryMembership,
+    WireFeature,
 )
 
 FLAG_STATUSES = ("new", "reviewed", "dismissed", "promoted")
@@ -218,16 +219,20 @@ def article_texts(
 
 
 def story_timeline(session: Session, story: str) -> list[TimelineArticle]:
-    """The story's articles (near-duplicates left out) with the frames and voices they use.
-    Core rows (no ORM loading: it cost as much as the rest of an incremental refresh)."""
+    """The story's articles with the frames and voices they use, near-duplicates left
+    out and each wire story counted once (see ``fold_wire_stories``). Core rows (no ORM
+    loading: it cost as much as the rest of an incremental refresh)."""
     connection = session.connection()
     when = func.coalesce(Article.published_at, Article.fetched_at)
     rows = connection.execute(
-        select(Article.id, Article.outlet, Source.outlet_group, when)
+        select(Article.id, Article.outlet, Source.outlet_group, when, Article.duplicate_of,
+               WireFeature.wire_story_id)
         .join(StoryMembership, StoryMembership.article_id == Article.id)
         .join(Source, Source.id == Article.source_id)
-        .where(StoryMembership.story == story, Article.duplicate_of.is_(None))
-    ).all()
+        .outerjoin(WireFeature, WireFeature.article_id == Article.id)
+        .where(StoryMembership.story == story)
+        .where(Article.duplicate_of.is_(None) | WireFeature.wire_story_id.is_not(None))
+    ).all()  # fmt: skip
     uses: dict[int, list[tuple[str, str]]] = defaultdict(list)
     weak: dict[int, list[tuple[str, str]]] = defaultdict(list)
     frame_rows = connection.execute(
@@ -239,11 +244,43 @@ def story_timeline(session: Session, story: str) -> list[TimelineArticle]:
         uses[article_id].append((frame, voice))
         if strength == "weak":
             weak[article_id].append((frame, voice))
-    return [
-        TimelineArticle(article_id, outlet, group, stamp, tuple(sorted(uses.get(article_id, ()))),
-                        tuple(sorted(weak.get(article_id, ()))))
-        for article_id, outlet, group, stamp in rows
-    ]  # fmt: skip
+    return fold_wire_stories([
+        (TimelineArticle(article_id, outlet, group, stamp,
+                         tuple(sorted(uses.get(article_id, ()))),
+                         tuple(sorted(weak.get(article_id, ())))), copy is not None, wire)
+        for article_id, outlet, group, stamp, copy, wire in rows
+    ])  # fmt: skip
+
+
+def fold_wire_stories(
+    rows: Iterable[tuple[TimelineArticle, bool, int | None]],
+) -> list[TimelineArticle]:
+    """(article, is a near-duplicate, wire story) -> the timeline, a wire story counted
+    once: its earliest member stands for it and lists the others as carriers. A member
+    that uses a (frame, voice) its earliest does not (an outlet that rewrote the frame
+    into its own words) stays on the timeline with those uses only; near-duplicates
+    always fold into it."""
+    timeline: list[TimelineArticle] = []
+    stories: dict[int, list[tuple[TimelineArticle, bool]]] = defaultdict(list)
+    for article, copy, wire in rows:
+        if wire is not None:
+            stories[wire].append((article, copy))
+        elif not copy:
+            timeline.append(article)
+    for members in stories.values():
+        members.sort(key=lambda m: (m[0].when, m[0].id))
+        first = members[0][0]
+        carried: list[TimelineArticle] = []
+        for member, copy in members[1:]:
+            own = tuple(u for u in member.uses if u not in first.uses)
+            if own and not copy:
+                weak = tuple(w for w in member.weak if w in own)
+                timeline.append(replace(member, uses=own, weak=weak))
+            else:
+                carried.append(member)
+        timeline.append(replace(first, carriers=tuple(a.outlet for a in carried),
+                                carried_ids=tuple(a.id for a in carried)))  # fmt: skip
+    return timeline
 
 
 def _evidence_index(

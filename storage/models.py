@@ -254,6 +254,43 @@ class Cluster(Base):
     outlet_count: Mapped[int] = mapped_column(default=0)
 
 
+class WireStory(Base):
+    """One underlying agency report carried by several articles of an event (copies,
+    trims, rewrites, translations), with the agency or outlet it comes from."""
+
+    __tablename__ = "wire_stories"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    cluster_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("clusters.id", ondelete="SET NULL"), index=True
+    )
+    origin: Mapped[str] = mapped_column(String(255))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    article_count: Mapped[int] = mapped_column(default=0)
+    outlet_count: Mapped[int] = mapped_column(default=0)
+
+
+class WireFeature(Base):
+    """An article in the wire-story stage: what it compares (``ingest.pipeline.wire``:
+    credits, quote and name keys as JSON, the lead's 3-gram hashes as 32-bit integers)
+    and the wire story it carries (None: carried by no other article). Articles stored
+    before the stage existed have no row."""
+
+    __tablename__ = "wire_features"
+    __table_args__ = (Index("ix_wire_features_cluster_dated", "cluster_id", "dated_at"),)
+
+    article_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    cluster_id: Mapped[int | None] = mapped_column(Id)
+    dated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    wire_story_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("wire_stories.id", ondelete="SET NULL"), index=True
+    )
+    features: Mapped[str] = mapped_column(Text)
+    shingles: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class CrawlRun(Base):
     """One site crawl: what it fetched and found, how long it took, why it stopped."""
 

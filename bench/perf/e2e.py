@@ -43,13 +43,15 @@ STAGES: list[tuple[str, str, str]] = [
     ("dedup", "ingest.pipeline.prepare", "make_signature"),
     ("cluster", "ingest.pipeline.run", "assign_cluster"),
     ("cluster", "ingest.pipeline.prepare", "event_terms"),
+    ("wire", "ingest.pipeline.run", "assign_wire_story"),
+    ("wire", "ingest.pipeline.prepare", "article_wire_features"),
     ("framing", "ingest.pipeline.run", "frame_article"),
     ("framing", "ingest.pipeline.prepare", "read_article"),
     ("flags", "ingest.pipeline.run", "refresh_flags"),
 ]
 # "workers": CPU of the worker processes outside the stages they ran (hand-off, pickling)
 STAGE_ORDER = ("fetch", "parse", "extract", "language", "normalize", "relevance", "dedup",
-               "cluster", "store", "framing", "flags", "workers", "other")  # fmt: skip
+               "cluster", "wire", "store", "framing", "flags", "workers", "other")  # fmt: skip
 
 
 class StageClock:

@@ -1,7 +1,8 @@
 """What the digest shows, derived from its data: pure functions, no I/O, no clock.
 
 * the day's numbers against the average of the 7 days before it;
-* the day's events: its articles grouped by cluster, each with a representative headline;
+* the day's events: its articles grouped by cluster, each with a representative headline,
+  and within an event the carriers of one wire report under one entry;
 * the frame-share chart: for each frame, the share of each of the last 14 days' articles
   (copies left out) using it in its own voice, and only quoting it (or in scare quotes);
 * the outlet x frame table of the day (own and quoted uses per outlet);
@@ -47,11 +48,26 @@ class Stat:
 
 
 @dataclass(frozen=True)
+class Entry:
+    """One report of an event: an article, or a wire report with the earliest of the
+    day's carriers standing for it and the others listed."""
+
+    article: DigestArticle
+    carriers: tuple[DigestArticle, ...] = ()
+    origin: str | None = None
+
+    @property
+    def outlets(self) -> tuple[str, ...]:
+        return tuple(sorted({a.outlet for a in (self.article, *self.carriers)}))
+
+
+@dataclass(frozen=True)
 class Event:
     cluster_id: int | None
     headline: DigestArticle
     outlets: tuple[str, ...]
     articles: tuple[DigestArticle, ...]
+    entries: tuple[Entry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -175,9 +191,26 @@ def group_events(articles: Iterable[DigestArticle]) -> tuple[Event, ...]:
     for members in groups.values():
         ordered = tuple(sorted(members, key=lambda a: (a.when, a.id)))
         outlets = tuple(sorted({a.outlet for a in ordered}))
-        events.append(Event(ordered[0].cluster_id, _headline(ordered), outlets, ordered))
+        events.append(Event(ordered[0].cluster_id, _headline(ordered), outlets, ordered,
+                            wire_entries(ordered)))  # fmt: skip
     events.sort(key=lambda e: (-len(e.articles), e.articles[0].when, e.headline.id))
     return tuple(events)
+
+
+def wire_entries(ordered: Sequence[DigestArticle]) -> tuple[Entry, ...]:
+    """The articles (in time order) as entries: a wire report's carriers under one."""
+    entries: list[Entry] = []
+    stories: dict[int, int] = {}  # wire story -> its entry's index
+    for article in ordered:
+        index = stories.get(article.wire_story) if article.wire_story is not None else None
+        if index is None:
+            if article.wire_story is not None:
+                stories[article.wire_story] = len(entries)
+            entries.append(Entry(article, (), article.wire_origin))
+        else:
+            entry = entries[index]
+            entries[index] = Entry(entry.article, (*entry.carriers, article), entry.origin)
+    return tuple(entries)
 
 
 _VOICE_RANK = {"own": 0, "quoted": 1, "distanced": 2}

@@ -55,7 +55,7 @@ from storage.db import unit_of_work
 log = logging.getLogger(__name__)
 RESCORE_BATCH = 200
 EXAMPLES = 3
-FLAGS_VERSION = "1"  # bump when flag rules change: stored flags are then recomputed whole
+FLAGS_VERSION = "2"  # bump when flag rules change: stored flags are then recomputed whole
 UNCHANGED = datetime.max.replace(tzinfo=UTC)  # no timeline day changed: only frame_change
 
 

@@ -1,7 +1,10 @@
 """Flags for new framings, judged on the story's timeline. Pure: a timeline in, drafts out.
 
 The timeline is every article of a story in published order (first seen where the date is
-unknown), near-duplicates left out so one wire copy counts once. Because flags are a
+unknown), near-duplicates left out and each wire story counted once: the article that
+stands for it lists the outlets that carried it (``TimelineArticle.carriers``; an outlet
+that rewrote a frame into its own words still counts as its own use), and the drafts
+name them. Because flags are a
 function of that timeline alone, ingesting a month at once yields exactly the flags that
 day-by-day ingestion would have produced, and recomputing never duplicates a flag: each
 draft carries a stable ``key`` (kind, frame, outlet, day or article) that the store
@@ -95,7 +98,8 @@ def day_digests(
     for day, articles in days.items():
         digest = hashlib.blake2b(digest_size=8)
         for a in sorted(articles, key=lambda a: a.id):
-            facts = (a.id, a.outlet, a.group, a.when.isoformat(), a.uses, a.weak, extras.get(a.id))
+            facts = (a.id, a.outlet, a.group, a.when.isoformat(), a.uses, a.weak, extras.get(a.id),
+                     a.carried_ids)  # fmt: skip
             digest.update(repr(facts).encode())
         digests[day.isoformat()] = digest.hexdigest()
     return digests
@@ -121,7 +125,7 @@ def first_seen(ordered: Sequence[TimelineArticle]) -> Iterable[FlagDraft]:
                 article_ids=(article.id,), first_seen_at=article.when,
                 score=2.0 if voice == "own" else 1.0,
                 statistic=f"First use of {frame} in the story: {article.outlet}, "
-                f"{article.when:%Y-%m-%d}, in {voice} voice.",
+                f"{article.when:%Y-%m-%d}, in {voice} voice.{carried_note([article])}",
             )  # fmt: skip
 
 
@@ -177,7 +181,8 @@ def _shift(
         first_seen_at=article.when, score=round(score, 2),
         statistic=f"{outlet} used {frame} in its own voice for the first time on "
         f"{article.when:%Y-%m-%d}, after {index} articles in the story in which it "
-        f"quoted it ({len(quoted)}) or did not use it ({silent}).{camp_note}",
+        f"quoted it ({len(quoted)}) or did not use it ({silent}).{camp_note}"
+        f"{carried_note([article])}",
     )  # fmt: skip
 
 
@@ -264,8 +269,19 @@ def _surge(
         score=round(-math.log10(max(p, 1e-300)), 2),
         statistic=f"{frame} in {k} of {n} articles on {day.isoformat()} ({k / n:.0%}), against "
         f"{base_k} of {base_n} ({base_k / base_n:.0%}) over the previous {SURGE_BASE_DAYS} "
-        f"days; binomial p = {p:.1e}.",
+        f"days; binomial p = {p:.1e}.{carried_note(a for a in today if a.id in ids)}",
     )  # fmt: skip
+
+
+def carried_note(articles: Iterable[TimelineArticle]) -> str:
+    """ " Wire reports counted once: ..." naming who else carried them, or nothing."""
+    notes = [
+        f"{a.outlet}'s report also carried by {len(a.carriers)} "
+        f"({', '.join(sorted(set(a.carriers)))})"
+        for a in articles
+        if a.carriers
+    ]
+    return f" Wire reports counted once: {'; '.join(notes)}." if notes else ""
 
 
 def binomial_tail(k: int, n: int, p: float) -> float:

@@ -25,6 +25,8 @@ class DigestArticle:
     cluster_id: int | None
     frames: tuple[tuple[str, str], ...] = ()  # (frame, voice), sorted
     carried_by: int = 1  # sightings of the article and its near-copies
+    wire_story: int | None = None  # the agency report it carries with other articles
+    wire_origin: str | None = None  # where that report comes from (agency or outlet)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,10 @@ class TimelineArticle:
     when: datetime
     uses: tuple[tuple[str, str], ...]  # (frame, voice) pairs found in the article
     weak: tuple[tuple[str, str], ...] = ()  # those of ``uses`` resting on one weak cue
+    # Outlets (and their articles) that carried this one's wire report and used no frame
+    # of their own beyond it: counted once, here (storage.frames.story_timeline).
+    carriers: tuple[str, ...] = ()
+    carried_ids: tuple[int, ...] = ()
 
     def voices(self, frame: str) -> set[str]:
         return {voice for name, voice in self.uses if name == frame}

@@ -3,7 +3,9 @@
 An article is described by its *event terms*: names, places, numbers and key words of its
 headline and lead, folded, crudely stemmed (first six letters, which absorbs most Russian,
 Belarusian and Polish case endings and English plurals) and transliterated from Cyrillic
-to Latin so that «Лукашенко» and "Lukashenko", or «52» in any language, meet. Headline
+to Latin so that «Лукашенко» and "Lukashenko", or «52» in any language, meet. Names and
+places are also keyed by their transliteration-aware name key (``ingest.pipeline.names``:
+Зянковіч, Зенькович, Zienkovich, Ziankovič are one term). Headline
 terms weigh double, numbers and capitalised words (names, places) one and a half.
 
 A new article joins the most similar cluster active within ``WINDOW`` of its time when the
@@ -22,6 +24,7 @@ from datetime import datetime, timedelta
 
 from ingest.model.clusters import ClusterCandidate, ClusterGrowth, ClusterState, EventTerms
 from ingest.model.query import fold_text
+from ingest.pipeline.names import name_key
 
 WINDOW = timedelta(days=2)
 ENTITY = "@"  # key prefix of entity terms (names, places, numbers)
@@ -65,25 +68,34 @@ def _term(token: str) -> str:
     return token.translate(_TRANSLIT)[:STEM_CHARS]
 
 
-def _entity(token: str) -> str:
+def _entity(token: str, written: str | None = None, language: str | None = None) -> str:
+    """The entity key of a number, or of a name (``written`` as in the text): its
+    transliteration-aware key (``ingest.pipeline.names``), so that Зянковіч, Зенькович,
+    Zienkovich and Ziankovič are one term."""
+    if written is not None:
+        key = name_key(written, language)
+        if len(key) >= 2:
+            return ENTITY + key
     key = token.translate(_TRANSLIT)
-    for written, spoken in _PHONETIC:
-        key = key.replace(written, spoken)
+    for spelled, spoken in _PHONETIC:
+        key = key.replace(spelled, spoken)
     return ENTITY + key[:ENTITY_CHARS]
 
 
-def _names(text: str) -> set[str]:
-    """Capitalised words that do not start a sentence: names and places, mostly."""
-    found: set[str] = set()
+def _names(text: str) -> dict[str, str]:
+    """Capitalised words that do not start a sentence: names and places, mostly; folded,
+    with the word as written."""
+    found: dict[str, str] = {}
     for sentence in _SENTENCE_END.split(text):
-        found.update(fold_text(word) for word in _CAPITALISED.findall(sentence)[1:])
+        words = _CAPITALISED.findall(sentence)
         first = _CAPITALISED.match(sentence.strip())
-        if first is None:  # a sentence opening with a quote mark or a number
-            found.update(fold_text(w) for w in _CAPITALISED.findall(sentence)[:1])
+        # a sentence opening with a quote mark or a number: its first word counts too
+        for word in words[1:] if first is not None else words[:1] + words[1:]:
+            found.setdefault(fold_text(word), word)
     return found
 
 
-def event_terms(title: str, text: str) -> EventTerms:
+def event_terms(title: str, text: str, language: str | None = None) -> EventTerms:
     """Weighted, unit-length event terms of an article's headline and lead."""
     lead = " ".join(text.split()[:LEAD_WORDS])
     names = _names(f"{title}\n{lead}")
@@ -107,8 +119,8 @@ def event_terms(title: str, text: str) -> EventTerms:
     # Names, places and numbers again under an entity key: they are what a Russian and an
     # English report of the same event share, so they are also compared on their own.
     entities: dict[str, float] = {}
-    for token in names | {t for t in counts if t.isdigit()}:
-        key = _entity(token)
+    for token in names.keys() | {t for t in counts if t.isdigit()}:
+        key = _entity(token, names.get(token), language)
         entities[key] = entities.get(key, 0.0) + weights.get(_term(token), 1.0)
         surface.setdefault(key, token)
     top.update(_unit(_top(entities, CENTROID_TERMS // 2)))

@@ -1,6 +1,7 @@
 """The pure part of an item's path, computed before the writer takes it (in a worker
 process for large polls and crawls): extraction, normalisation, relevance, and for an
-article on a story its near-duplicate signature, event terms and each story's reading."""
+article on a story its near-duplicate signature, event terms, wire-story features and
+each story's reading."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from ingest.framing.reading import Reading, read_article
 from ingest.model.clusters import EventTerms
 from ingest.model.dedup import Signature
 from ingest.model.items import Article, RawItem, StoryMatch
+from ingest.model.wire import WireFeatures
 from ingest.pipeline.clusters import event_terms
 from ingest.pipeline.dedup import make_signature
 from ingest.pipeline.extract import extract_article
 from ingest.pipeline.normalize import normalize_item
 from ingest.pipeline.relevance import match_article
+from ingest.pipeline.wire import wire_features
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class Prepared:
     signature: Signature | None = None
     terms: EventTerms | None = None
     readings: Mapping[str, Reading] = field(default_factory=dict)
+    wire: WireFeatures | None = None
 
 
 def prepare_item(
@@ -40,7 +44,8 @@ def prepare_item(
     codebook_dir: Path | None = None,
 ) -> Prepared:
     """Extract the page (if fetched) and normalise; given the stories, also relevance
-    and, for an article on a story, its signature, event terms and each story's reading."""
+    and, for an article on a story, its signature, event terms, wire features and each
+    story's reading."""
     extracted = extract_article(raw.html, raw.final_url or raw.url) if raw.html else None
     article = normalize_item(raw, extracted)
     has_body = bool(extracted and extracted.text)
@@ -60,8 +65,16 @@ def prepare_item(
         has_body,
         matches,
         make_signature(article.text),
-        event_terms(article.title, article.text or article.summary),
+        event_terms(article.title, article.text or article.summary, article.language),
         readings,
+        article_wire_features(article),
+    )
+
+
+def article_wire_features(article: Article) -> WireFeatures:
+    """What the wire-story stage compares of the article (``ingest.pipeline.wire``)."""
+    return wire_features(
+        article.title, article.text or article.summary, article.language, article.outlet
     )
 
 

@@ -1,5 +1,6 @@
 """The one path every item takes: normalise -> story relevance -> exact dedup -> store
--> near-duplicates and cluster -> frames; and the end of a batch: flags and cluster counts.
+-> near-duplicates, cluster and wire story -> frames; and the end of a batch: flags and
+cluster counts.
 
 A :class:`Pipeline` is built once from settings (``Pipeline.from_settings``) by every
 producer: feed polls, the spiders' store stage, the service's jobs and the demo. Items go
@@ -25,11 +26,14 @@ from ingest.framing.reading import frame_article
 from ingest.model.clusters import EventTerms
 from ingest.model.dedup import Signature
 from ingest.model.items import Article, RawItem, StoryMatch
+from ingest.model.wire import WireFeatures
 from ingest.pipeline.clusters import WINDOW as CLUSTER_WINDOW
 from ingest.pipeline.clusters import best_cluster, event_terms, grow_terms
 from ingest.pipeline.dedup import band_hashes, compare, make_signature
-from ingest.pipeline.prepare import Prepared, prepare_item, story_matches
-from storage import crawls, neardup, repo, versions
+from ingest.pipeline.prepare import Prepared, article_wire_features, prepare_item, story_matches
+from ingest.pipeline.wire import WINDOW as WIRE_WINDOW
+from ingest.pipeline.wire import decide, tell_origin
+from storage import crawls, neardup, repo, versions, wire
 from storage.db import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,7 @@ class IngestOutcome:
     new_sighting: bool = False
     updated: bool = False  # a stored article came back edited (storage.versions)
     cluster_id: int | None = None  # the cluster a new article joined
+    wire_story: int | None = None  # the wire story a new article joined
 
 
 @dataclass
@@ -170,8 +175,8 @@ def ingest_article(
     codebooks: Mapping[str, Codebook] | None = None,
     prepared: Prepared | None = None,
 ) -> IngestOutcome:
-    """Store a normalised, relevant article, link near-copies and its cluster, and record
-    the frames it uses for each of its stories. ``prepared``: the pure results for this
+    """Store a normalised, relevant article, link near-copies, its cluster and wire story,
+    and record the frames it uses for each of its stories. ``prepared``: the pure results for this
     article, computed already (see :func:`prepare_item`)."""
     outcome = store_article(session, article, source_id, matches)
     article_id = outcome.article_id
@@ -182,9 +187,12 @@ def ingest_article(
         original = mark_near_duplicates(session, article_id, article, window, signature)
         terms = prepared.terms if prepared else None
         cluster_id = assign_cluster(session, article_id, article, original, matches[0].story, terms)
+        features = prepared.wire if prepared and prepared.wire else article_wire_features(article)
+        story = assign_wire_story(session, article_id, article, cluster_id, features, original)
         outcome = IngestOutcome(
-            outcome.status, article_id, new_sighting=outcome.new_sighting, cluster_id=cluster_id
-        )
+            outcome.status, article_id, new_sighting=outcome.new_sighting, cluster_id=cluster_id,
+            wire_story=story,
+        )  # fmt: skip
     for match in matches:  # new, or edited: (re-)frame it
         codebook = (codebooks or {}).get(match.story)
         if codebook is not None:
@@ -273,10 +281,40 @@ def assign_cluster(
     cluster_id = (
         neardup.cluster_of(session, original) if original not in (None, article_id) else None
     )
-    terms = terms or event_terms(article.title, article.text or article.summary)
+    terms = terms or event_terms(article.title, article.text or article.summary, article.language)
     if cluster_id is None:
         candidates = neardup.cluster_candidates(session, when, CLUSTER_WINDOW)
         cluster_id, _score = best_cluster(terms.weights, candidates)
     state = neardup.cluster_state(session, cluster_id) if cluster_id is not None else None
     growth = grow_terms(state, article.title, when, story, terms)
     return neardup.grow_cluster(session, cluster_id, article_id, growth)
+
+
+def assign_wire_story(
+    session: Session,
+    article_id: int,
+    article: Article,
+    cluster_id: int,
+    features: WireFeatures,
+    original: int | None = None,
+) -> int | None:
+    """Put the article in the wire story of the cluster's article that most surely
+    carries the same report (``ingest.pipeline.wire``), if any, and tell the story's
+    origin again. ``original``: its near-duplicate group's, whose members are candidates
+    too, in whatever cluster. Returns the wire story."""
+    neardup.lock_near_duplicates(session)  # one writer decides at a time (held already)
+    when = timeline_date(article)
+    candidates = wire.wire_candidates(session, cluster_id, when, WIRE_WINDOW)
+    if original is not None:
+        known = {c.article_id for c in candidates}
+        copies = wire.copy_candidates(session, original, article_id)
+        candidates += [c for c in copies if c.article_id not in known]
+    wire.store_features(session, article_id, cluster_id, when, features)
+    decision = decide(features, candidates)
+    if decision is None:
+        return None
+    story_id = wire.join_story(session, article_id, decision.join, cluster_id)
+    wire.merge_stories(session, story_id, [s for s in decision.merge if s != story_id])
+    members = wire.story_members(session, story_id)
+    wire.update_story(session, story_id, tell_origin(members), members)
+    return story_id

@@ -97,6 +97,15 @@ class ClusterRef(_Out):
     outlet_count: int
 
 
+class WireStoryOut(_Out):
+    id: int
+    origin: str = Field(description="the agency credited (AP, Reuters, BelTA...), else the "
+                        "outlet of the earliest carrier")  # fmt: skip
+    article_count: int
+    outlet_count: int
+    carriers: list[ArticleRef] = Field(description="every article carrying it, earliest first")
+
+
 class ArticleOut(_Out):
     id: int
     url: str
@@ -116,6 +125,10 @@ class ArticleOut(_Out):
     duplicates: list[ArticleRef] = Field(description="near-duplicate copies of this article")
     cluster: ClusterRef | None
     frames: list[FrameOut] = Field(description="frames framing found, each with its evidence")
+    wire_story: WireStoryOut | None = Field(
+        None, description="the agency report it carries with other articles: carried by "
+        "`outlet_count` outlets, from `origin`; null when no other article carries it"
+    )  # fmt: skip
 
 
 class ClusterOut(_Out):
