@@ -15,7 +15,7 @@ import sqlite3
 
 from sqlalchemy import exc as sa_exc
 
-from ingest.model.errors import StorageError
+from ingest.model.errors import FramewatchError, StorageError
 
 # SQLite errors that are the file or its disk, not the statement.
 _SQLITE_STORE_FAILURES = (
@@ -38,6 +38,8 @@ def as_storage_error(exc: BaseException) -> StorageError | None:
     back, and the savepoint's release fails next with "no such savepoint"."""
     if isinstance(exc, StorageError):
         return exc
+    if isinstance(exc, FramewatchError):
+        return None  # translated already (a search stopped at its deadline, a bad query)
     found: StorageError | None = None
     seen: BaseException | None = exc
     for _ in range(_CHAIN_DEPTH):
