@@ -97,12 +97,14 @@ def _target(
     if not ids:
         return None
     evidence = list(flag.evidence)
-    for article_id in ids:
-        found = uses.get((article_id, flag.story, flag.frame or ""), [])
-        matching = [u for u in found if u[0] in evidence] or found
-        if matching:
-            row = articles[article_id]
-            return FlagTarget(article_id, row.outlet, row.title, matching[0][0], matching[0][1])
+    # first the article that holds the flag's own evidence, else the first using the frame
+    for exact in (True, False):
+        for article_id in ids:
+            found = uses.get((article_id, flag.story, flag.frame or ""), [])
+            matching = [u for u in found if u[0] in evidence] if exact else found
+            if matching:
+                row = articles[article_id]
+                return FlagTarget(article_id, row.outlet, row.title, *matching[0])
     row = articles[ids[0]]
     return FlagTarget(row.id, row.outlet, row.title, evidence[0] if evidence else None, None)
 

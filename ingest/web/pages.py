@@ -194,6 +194,22 @@ def _highlights(detail: ArticleDetail, flag: Any, frame: str) -> tuple[list[str]
     return (list(flag.evidence) if flag is not None else []) + passages, focus or ""
 
 
+def _marked(segments: list[tuple[str, bool]]) -> bool:
+    """Any passage highlighted (a whole headline is one highlighted segment)."""
+    return any(highlighted for _segment, highlighted in segments)
+
+
+def _anchor_first(detail: ArticleDetail, found: list[str], flag: Any, focus: str) -> list[str]:
+    """The part the jump goes to first: the one holding the flag's own evidence, else the
+    frame's first stored evidence in this article (what the front page shows)."""
+    frame_firsts = [f.evidence for f in detail.frames if f.evidence and f.frame == focus][:1]
+    for wanted in [*flag.evidence, *frame_firsts]:
+        own = [n for n in found if _marked(mark_passages(getattr(detail, n) or "", [wanted]))]
+        if own:
+            return own + [n for n in found if n not in own]
+    return found
+
+
 @router.get("/ui/articles/{article_id}", response_class=HTMLResponse)
 def article_page(request: Request, article_id: str) -> Response:
     """One article; ``?flag=ID`` or ``?frame=NAME`` highlights that evidence in the text."""
@@ -210,7 +226,9 @@ def article_page(request: Request, article_id: str) -> Response:
     passages, focus = _highlights(detail, flag, request.query_params.get("frame", "")[:100])
     parts: dict[str, Any] = {name: mark_passages(getattr(detail, name) or "", passages)
                              for name in ("title", "summary", "text")}  # fmt: skip
-    found = [name for name in ("text", "summary", "title") if len(parts[name]) > 1]
+    found = [name for name in ("text", "summary", "title") if _marked(parts[name])]
+    if flag is not None:
+        found = _anchor_first(detail, found, flag, focus)
     shown = " ".join((detail.title, detail.summary or "", detail.text or ""))
     evidence = [(e, bool(find_passages(shown, [e]))) for e in (flag.evidence if flag else [])]
     token: str | None = request.app.state.token
